@@ -80,6 +80,10 @@ void		 sf_strfree_secret(char *s);
 char		*sf_strdup(const char *s);
 char		*sf_strndup(const char *s, size_t n);
 
+/* BSD strlcpy/strlcat (glibc 2.36 lacks them): return strlen(src)/total. */
+size_t		 sf_strlcpy(char *dst, const char *src, size_t size);
+size_t		 sf_strlcat(char *dst, const char *src, size_t size);
+
 /* asprintf-like; *out is new on SF_OK. */
 int		 sf_asprintf(char **out, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));

@@ -109,6 +109,30 @@ sf_strndup(const char *s, size_t n)
 	return p;
 }
 
+size_t
+sf_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n >= size ? size - 1 : n;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+size_t
+sf_strlcat(char *dst, const char *src, size_t size)
+{
+	size_t d = strnlen(dst, size);
+
+	if (d == size)
+		return size + strlen(src);
+	return d + sf_strlcpy(dst + d, src, size - d);
+}
+
 int
 sf_asprintf(char **out, const char *fmt, ...)
 {

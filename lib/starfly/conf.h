@@ -85,4 +85,30 @@ int		 conf_load(const char *path, struct sf_conf **out,
 		    char **errmsg);
 void		 conf_free(struct sf_conf *c);
 
+/*
+ * The unit on disk (lib/unit.c).  unit_init creates what a unit needs and
+ * is idempotent: state, run and audit directories, the unit id (12 hex
+ * digits, stable per installation, in state_dir/unit_id), the keyring
+ * and the store.
+ */
+int		 unit_init(const struct sf_conf *c);
+/* Read the unit id into out (NUL-terminated); SF_ENOTFOUND before init. */
+int		 unit_id(const struct sf_conf *c, char out[13]);
+
+/*
+ * Program start-up shared by every FastCGI program (lib/prog.c): parse
+ * --config and --listen, load the configuration, start logging.  On
+ * failure the reason is printed to stderr and an error returned; the
+ * caller's main returns non-zero (start-up, not the request loop).
+ */
+struct prog {
+	const char	*name;
+	const char	*config_path;	/* borrowed from argv or environment */
+	const char	*listen;	/* borrowed from argv, or NULL */
+	struct sf_conf	*conf;		/* new; prog_fini frees it */
+};
+int		 prog_init(struct prog *p, const char *name, int *argc,
+		    char **argv);
+void		 prog_fini(struct prog *p);
+
 #endif /* STARFLY_CONF_H */

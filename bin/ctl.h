@@ -1,0 +1,24 @@
+/*
+ * ctl.h - the command interface shared by starflyctl.c and its command
+ * files bin/ctl_*.c (linked into starflyctl only).
+ *
+ * A command returns the process exit status: 0 success, 1 failure,
+ * 2 usage error.  It prints results on stdout and errors on stderr.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include "starfly.h"
+
+struct ctl {
+	const char	*config_path;	/* --config, $STARFLY_CONF or default */
+	struct sf_conf	*conf;		/* loaded by ctl_conf() on demand */
+};
+
+/* The unit configuration, loaded on first use; NULL (error printed). */
+const struct sf_conf *ctl_conf(struct ctl *c);
+
+int	ctl_keys(struct ctl *c, int argc, char **argv);	/* ctl_keys.c */
+int	ctl_policy(struct ctl *c, int argc, char **argv);	/* ctl_policy.c */
+
+#endif /* CTL_H */

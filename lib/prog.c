@@ -1,0 +1,44 @@
+/*
+ * prog.c - start-up shared by every FastCGI program.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "starfly.h"
+
+int
+prog_init(struct prog *p, const char *name, int *argc, char **argv)
+{
+	const char *config = NULL, *env;
+	char *err = NULL;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	http_args(argc, argv, &config, &p->listen);
+	if (config == NULL) {
+		env = getenv("STARFLY_CONF");
+		config = env != NULL && *env != '\0' ? env :
+		    "/etc/starfly/starfly.conf";
+	}
+	p->config_path = config;
+	log_init(name, 0, SF_LOG_INFO);
+	if ((rc = conf_load(config, &p->conf, &err)) != SF_OK) {
+		fprintf(stderr, "%s: %s\n", name, err ? err :
+		    sf_strerror(rc));
+		log_err("%s", err ? err : sf_strerror(rc));
+		free(err);
+		return rc;
+	}
+	log_init(name, p->conf->use_syslog,
+	    (enum sf_loglevel)p->conf->log_level);
+	return SF_OK;
+}
+
+void
+prog_fini(struct prog *p)
+{
+	conf_free(p->conf);
+	p->conf = NULL;
+}

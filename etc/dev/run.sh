@@ -1,0 +1,59 @@
+#!/bin/sh
+# etc/dev/run.sh PORT - what `make run` does after building: write the dev
+# configuration var/starfly.conf, initialise the unit (keys on first
+# start), start every program on its own unix socket under var/run/, and
+# run lighttpd in the foreground on 127.0.0.1:PORT.  Logs go to this
+# terminal; Ctrl-C stops everything this script started.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+port=${1:-8693}
+var=$top/var
+run=$var/run
+mkdir -p "$run"
+
+pidfile=$run/lighttpd.pid
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+	echo "run: a unit is already running from $top (lighttpd pid $(cat "$pidfile"));" >&2
+	echo "run: stop it (Ctrl-C in its terminal, or kill $(cat "$pidfile")) first." >&2
+	exit 1
+fi
+if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
+	echo "run: port $port is already in use on 127.0.0.1; try make run PORT=N" >&2
+	exit 1
+fi
+
+conf=$var/starfly.conf
+cat > "$conf" <<CONF
+# Written by make run (etc/dev/run.sh); edits are lost on the next run.
+mode		dev
+issuer		http://localhost:$port
+listen		127.0.0.1:$port
+state_dir	$var
+policy_dir	$top/policies/dev
+etc_dir		$top/etc
+www_dir		$top/www
+show_reasons	yes
+log_level	info
+CONF
+"$top/bin/starflyctl" --config "$conf" init || exit 1
+
+pids=""
+cleanup() {
+	trap - EXIT INT TERM
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	wait 2>/dev/null
+	echo "run: stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for p in exchange jwks mcp signals sys events; do
+	"$top/bin/$p.fcgi" --config "$conf" --listen "$run/$p.sock" &
+	pids="$pids $!"
+done
+sed -e "s|@TOP@|$top|g" -e "s|@VAR@|$var|g" -e "s|@PORT@|$port|g" \
+    "$top/etc/lighttpd/starfly-dev.conf.in" > "$var/lighttpd.conf"
+echo "run: unit on http://localhost:$port (state in $var); Ctrl-C stops it"
+lighttpd -D -f "$var/lighttpd.conf" &
+pids="$pids $!"
+wait $!

@@ -1,0 +1,39 @@
+/* fuzz_json.c - json_parse_strict, then validate_fields on the result. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "starfly.h"
+
+int	LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+static const struct field_spec specs[] = {
+	{ "grant_type", FIELD_STRING, FIELD_REQUIRED, 0, 256, NULL },
+	{ "audience", FIELD_STRINGS, 0, 0, 2048, NULL },
+	{ "tool_id", FIELD_STRING, 0, 1, 128, "A-Za-z0-9._-" },
+	{ "resource_uri", FIELD_URI, 0, 0, 2048, NULL },
+	{ "n", FIELD_INT, 0, 0, 100, NULL },
+	{ "caps", FIELD_STRING_ARRAY, 0, 0, 64, NULL },
+	{ "execution_scope", FIELD_OBJECT, FIELD_JSON_STRING, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, NULL }
+};
+
+int
+LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	char *why = NULL, *dump;
+	json_t *v = NULL;
+
+	if (json_parse_strict((const char *)data, size, &v, &why) != SF_OK) {
+		if (v != NULL || why == NULL)
+			abort();
+		free(why);
+		return 0;
+	}
+	if ((dump = json_dump_compact(v)) != NULL)
+		free(dump);
+	if (validate_fields(v, specs, true, &why) != SF_OK && why == NULL)
+		abort();
+	free(why);
+	json_decref(v);
+	return 0;
+}

@@ -1,5 +1,5 @@
 #!/bin/sh
-# etc/dev/run.sh PORT - what `make run` does after building: write the dev
+# etc/dev/run.sh PORT [VARDIR] - what `make run` does after building: write the dev
 # configuration var/starfly.conf, initialise the unit (keys on first
 # start), start every program on its own unix socket under var/run/, and
 # run lighttpd in the foreground on 127.0.0.1:PORT.  Logs go to this
@@ -7,9 +7,10 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 port=${1:-8693}
-var=$top/var
+var=${2:-$top/var}
+mkdir -p "$var/run"
+var=$(cd "$var" && pwd)
 run=$var/run
-mkdir -p "$run"
 
 pidfile=$run/lighttpd.pid
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then

@@ -1,0 +1,86 @@
+# tests/lib.sh - helpers for shell tests (sourced).  Output protocol:
+# "PASS name", "FAIL name: why", "SKIP name: why" (see tests/run.sh).
+#
+#   check NAME CMD...        PASS when CMD succeeds
+#   expect_eq NAME GOT WANT  PASS when equal
+#   unit_start [MODE]        start a dev unit exactly as `make run` does,
+#                            on a free 127.0.0.1 port with its own state
+#                            directory: sets UNIT_URL UNIT_VAR UNIT_PORT
+#   unit_stop                stop it (also run on exit)
+#   http METHOD PATH [curl args...]  sets HTTP_CODE, HTTP_BODY, HTTP_HEADERS
+TOP=$(cd "$(dirname "$0")/../.." 2>/dev/null && pwd)
+[ -f "$TOP/GNUmakefile" ] || TOP=$(pwd)
+T_NAME=${T_NAME:-$(basename "$0" .sh)}
+T_FAILS=0
+
+pass() { echo "PASS $T_NAME: $1"; }
+fail() { echo "FAIL $T_NAME: $1${2:+: $2}"; T_FAILS=$((T_FAILS + 1)); }
+skip() { echo "SKIP $T_NAME: $1${2:+: $2}"; }
+
+check() {
+	_n=$1; shift
+	if "$@" > /dev/null 2>&1; then pass "$_n"; else fail "$_n" "$*"; fi
+}
+
+expect_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"
+	else fail "$1" "got '$2', want '$3'"; fi
+}
+
+# A port nothing listens on (loopback only).
+free_port() {
+	_p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000 ))
+	while curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$_p/"; do
+		_p=$(( _p + 1 ))
+	done
+	echo "$_p"
+}
+
+UNIT_PID=""
+unit_start() {
+	UNIT_VAR=$(mktemp -d /tmp/starfly-test.XXXXXX)
+	UNIT_PORT=$(free_port)
+	UNIT_URL=http://127.0.0.1:$UNIT_PORT
+	sh "$TOP/etc/dev/run.sh" "$UNIT_PORT" "$UNIT_VAR" > "$UNIT_VAR/unit.log" 2>&1 &
+	UNIT_PID=$!
+	_i=0
+	while [ $_i -lt 100 ]; do
+		if curl -s -o /dev/null --max-time 1 "$UNIT_URL/v1/sys/health"; then
+			return 0
+		fi
+		kill -0 "$UNIT_PID" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	echo "unit did not start; log:" >&2
+	cat "$UNIT_VAR/unit.log" >&2
+	return 1
+}
+
+unit_stop() {
+	if [ -n "$UNIT_PID" ]; then
+		kill "$UNIT_PID" 2>/dev/null
+		wait "$UNIT_PID" 2>/dev/null
+		UNIT_PID=""
+	fi
+	[ -n "${UNIT_VAR:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$UNIT_VAR"
+}
+trap 'unit_stop' EXIT
+
+http() {
+	_m=$1; _p=$2; shift 2
+	_h=$(mktemp)
+	HTTP_BODY=$(curl -s --max-time 10 -X "$_m" -D "$_h" -o - -w '\n%{http_code}' "$@" "$UNIT_URL$_p")
+	HTTP_CODE=$(printf '%s\n' "$HTTP_BODY" | tail -n 1)
+	HTTP_BODY=$(printf '%s\n' "$HTTP_BODY" | sed '$d')
+	HTTP_HEADERS=$(tr -d '\r' < "$_h")
+	rm -f "$_h"
+}
+
+# header NAME: value of a response header from the last http call.
+header() {
+	printf '%s\n' "$HTTP_HEADERS" | awk -v n="$1" 'BEGIN{IGNORECASE=1}
+	    tolower(substr($0,1,length(n)+1))==tolower(n)":" {sub(/^[^:]*: */,""); print; exit}'
+}
+
+t_done() { [ "$T_FAILS" -eq 0 ]; }

@@ -147,6 +147,7 @@ main(int argc, char *argv[])
 	srv.arg = &ctx;
 	srv.body_limit = (size_t)ctx.prog.conf->body_limit;
 	srv.listen = ctx.prog.listen;
+	srv.workers = ctx.prog.workers;
 	srv.before = jwks_before;
 	rc = http_serve(&srv);
 	keyring_free(ctx.kr);

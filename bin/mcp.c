@@ -32,6 +32,7 @@ main(int argc, char *argv[])
 	srv.nroutes = sizeof(routes) / sizeof(routes[0]);
 	srv.body_limit = (size_t)prog.conf->body_limit;
 	srv.listen = prog.listen;
+	srv.workers = prog.workers;
 	rc = http_serve(&srv);
 	prog_fini(&prog);
 	return rc == SF_OK ? 0 : 1;

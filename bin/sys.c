@@ -86,6 +86,7 @@ main(int argc, char *argv[])
 	srv.arg = &ctx;
 	srv.body_limit = (size_t)ctx.prog.conf->body_limit;
 	srv.listen = ctx.prog.listen;
+	srv.workers = ctx.prog.workers;
 	srv.before = sys_before;
 	rc = http_serve(&srv);
 	prog_fini(&ctx.prog);

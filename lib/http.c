@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -74,12 +76,15 @@ on_signal(int sig)
 }
 
 void
-http_args(int *argc, char **argv, const char **config, const char **listen)
+http_args(int *argc, char **argv, const char **config, const char **listen,
+    int *workers)
 {
+	long long n;
 	int i, j;
 
 	*config = NULL;
 	*listen = NULL;
+	*workers = 1;
 	for (i = 1, j = 1; i < *argc; i++) {
 		if ((strcmp(argv[i], "--config") == 0 ||
 		    strcmp(argv[i], "-c") == 0) && i + 1 < *argc)
@@ -90,7 +95,11 @@ http_args(int *argc, char **argv, const char **config, const char **listen)
 			*listen = argv[++i];
 		else if (strncmp(argv[i], "--listen=", 9) == 0)
 			*listen = argv[i] + 9;
-		else
+		else if (strcmp(argv[i], "--workers") == 0 && i + 1 < *argc &&
+		    sf_strtonum(argv[i + 1], 1, 256, &n) == SF_OK) {
+			*workers = (int)n;
+			i++;
+		} else
 			argv[j++] = argv[i];
 	}
 	argv[j] = NULL;
@@ -704,6 +713,88 @@ syserr:
 	return -1;
 }
 
+static volatile sig_atomic_t sup_signal;
+
+static void
+on_sup_signal(int sig)
+{
+	sup_signal = sig;
+}
+
+/*
+ * The supervisor of --workers N: fork the workers on the bound socket,
+ * restart the dead, forward TERM/INT/HUP.  Returns 1 in a worker (which
+ * then serves), 0 in the supervisor when it is time to exit.
+ */
+static int
+supervise(int n)
+{
+	struct sigaction sa;
+	pid_t *kids;
+	time_t *born;
+	int i, status;
+	pid_t pid;
+
+	if ((kids = calloc((size_t)n, sizeof(*kids))) == NULL ||
+	    (born = calloc((size_t)n, sizeof(*born))) == NULL) {
+		free(kids);
+		return 1;	/* serve alone rather than not at all */
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sup_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	for (;;) {
+		for (i = 0; i < n && sup_signal == 0; i++) {
+			if (kids[i] != 0)
+				continue;
+			if (born[i] != 0 && time(NULL) - born[i] < 1) {
+				sleep(1);
+				continue;
+			}
+			born[i] = time(NULL);
+			if ((pid = fork()) == 0) {
+				free(kids);
+				free(born);
+				return 1;
+			}
+			if (pid == -1)
+				log_err("fork: %s", strerror(errno));
+			else
+				kids[i] = pid;
+		}
+		if (sup_signal == SIGHUP) {
+			for (i = 0; i < n; i++)
+				if (kids[i] > 0)
+					(void)kill(kids[i], SIGHUP);
+			sup_signal = 0;
+		}
+		if (sup_signal != 0)
+			break;
+		pid = waitpid(-1, &status, 0);
+		if (pid <= 0)
+			continue;
+		for (i = 0; i < n; i++)
+			if (kids[i] == pid) {
+				kids[i] = 0;
+				log_warn("worker %ld ended (%s %d); restarting",
+				    (long)pid, WIFSIGNALED(status) ? "signal" :
+				    "status", WIFSIGNALED(status) ?
+				    WTERMSIG(status) : WEXITSTATUS(status));
+			}
+	}
+	for (i = 0; i < n; i++)
+		if (kids[i] > 0)
+			(void)kill(kids[i], SIGTERM);
+	while (waitpid(-1, &status, 0) > 0)
+		;
+	free(kids);
+	free(born);
+	return 0;
+}
+
 int
 http_serve(const struct http_server *srv)
 {
@@ -729,6 +820,16 @@ http_serve(const struct http_server *srv)
 	if (srv->listen != NULL) {
 		if ((fd = listen_on(srv->listen)) == -1)
 			return SF_ESYS;
+		if (srv->workers > 1) {
+			if (supervise(srv->workers) == 0) {
+				close(fd);
+				return SF_OK;
+			}
+			sa.sa_handler = on_signal;
+			(void)sigaction(SIGTERM, &sa, NULL);
+			(void)sigaction(SIGINT, &sa, NULL);
+			(void)sigaction(SIGHUP, &sa, NULL);
+		}
 	} else if (FCGX_IsCGI()) {
 		/* RFC 3875: one request from environ and stdin. */
 		req.srv = srv;

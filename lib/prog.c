@@ -16,7 +16,7 @@ prog_init(struct prog *p, const char *name, int *argc, char **argv)
 
 	memset(p, 0, sizeof(*p));
 	p->name = name;
-	http_args(argc, argv, &config, &p->listen);
+	http_args(argc, argv, &config, &p->listen, &p->workers);
 	if (config == NULL) {
 		env = getenv("STARFLY_CONF");
 		config = env != NULL && *env != '\0' ? env :

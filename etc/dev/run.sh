@@ -48,8 +48,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The hot path gets one worker per core; the rest one each.
+workers() {
+	case $1 in exchange|mcp) nproc 2>/dev/null || echo 2 ;; *) echo 1 ;; esac
+}
 for p in exchange jwks mcp signals sys events; do
-	"$top/bin/$p.fcgi" --config "$conf" --listen "$run/$p.sock" &
+	"$top/bin/$p.fcgi" --config "$conf" --listen "$run/$p.sock" \
+	    --workers "$(workers $p)" &
 	pids="$pids $!"
 done
 sed -e "s|@TOP@|$top|g" -e "s|@VAR@|$var|g" -e "s|@PORT@|$port|g" \

@@ -105,6 +105,7 @@ struct prog {
 	const char	*name;
 	const char	*config_path;	/* borrowed from argv or environment */
 	const char	*listen;	/* borrowed from argv, or NULL */
+	int		 workers;	/* --workers N, default 1 */
 	struct sf_conf	*conf;		/* new; prog_fini frees it */
 };
 int		 prog_init(struct prog *p, const char *name, int *argc,

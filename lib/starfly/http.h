@@ -52,6 +52,7 @@ struct http_server {
 	void			*arg;		/* passed to handlers */
 	size_t			 body_limit;	/* default cap (64 KiB if 0) */
 	const char		*listen;	/* --listen value or NULL */
+	int			 workers;	/* --workers N (with --listen) */
 	/* Called before each request (refresh caches); may be NULL. */
 	void			(*before)(void *arg);
 	/* Called after each response (metrics, audit); may be NULL. */
@@ -59,16 +60,20 @@ struct http_server {
 };
 
 /*
- * Parse the common options of every program: --config FILE and
- * --listen PATH|HOST:PORT (removed from argv).  Borrowed results.
+ * Parse the common options of every program: --config FILE,
+ * --listen PATH|HOST:PORT and --workers N (removed from argv).  Borrowed
+ * results; *workers is 1 unless given.
  */
 void		 http_args(int *argc, char **argv, const char **config,
-		    const char **listen);
+		    const char **listen, int *workers);
 
 /*
  * Serve until SIGTERM/SIGINT (the request in hand is finished first) or,
- * in CGI mode, one request.  Returns SF_OK, or an error when the socket
- * cannot be set up (never exits).
+ * in CGI mode, one request.  With --listen and workers > 1 the process
+ * binds the socket, forks that many workers sharing it, restarts any
+ * that dies (at most once a second each) and forwards SIGTERM/SIGHUP to
+ * them.  Returns SF_OK, or an error when the socket cannot be set up
+ * (never exits).
  */
 int		 http_serve(const struct http_server *srv);
 

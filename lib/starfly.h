@@ -137,5 +137,6 @@ void		 log_msg(enum sf_loglevel level, const char *fmt, ...)
 #include "starfly/conf.h"
 #include "starfly/http.h"
 #include "starfly/policy.h"
+#include "starfly/cred.h"
 
 #endif /* STARFLY_H */

@@ -10,6 +10,12 @@
 #ifndef STARFLY_JOSE_H
 #define STARFLY_JOSE_H
 
+/*
+ * Why the last failing call of this section (in this thread) refused its
+ * input, e.g. "jwk: \"x\" is not 32 bytes".  Static; never NULL.
+ */
+const char	*jose_why(void);
+
 /* RFC 4648 §5 base64url without padding.  *out is new, NUL-terminated. */
 int		 b64url_encode(const void *in, size_t len, char **out);
 
@@ -154,6 +160,14 @@ int		 jws_sign_jwt(const struct jwk *key, const char *typ,
 		    const json_t *claims, char **out);
 
 /*
+ * Sign arbitrary payload bytes.  The header is {"alg", "kid"} from the
+ * key followed by the members of header (borrowed, may be NULL); header
+ * cannot override "alg" or "kid".  *out is new.
+ */
+int		 jws_sign(const struct jwk *key, const json_t *header,
+		    const void *payload, size_t payload_len, char **out);
+
+/*
  * The keyring: this unit's signing keys, persisted in a directory.
  *
  * Layout (documented in README.md): DIR/keyring.json lists every key
@@ -182,8 +196,11 @@ int		 keyring_load(const char *dir, enum keyring_flags flags,
  */
 int		 keyring_rotate(const char *dir, enum jws_alg alg,
 		    int64_t max_token_ttl, char **new_kid);
-/* Drop retired keys whose publish_until has passed.  */
-int		 keyring_prune(const char *dir);
+/*
+ * Drop retired keys whose publish_until has passed, with their files.
+ * *pruned (optional) is how many were dropped.
+ */
+int		 keyring_prune(const char *dir, size_t *pruned);
 
 /* Borrowed; NULL when loaded without KEYRING_PRIVATE. */
 const struct jwk *keyring_signer(const struct keyring *kr);

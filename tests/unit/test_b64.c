@@ -10,10 +10,12 @@ refused(const char *s)
 {
 	unsigned char *out = NULL;
 	size_t len = 99;
-	int rc;
+	int rc, ok;
 
 	rc = b64url_decode(s, strlen(s), &out, &len);
-	return rc == SF_EINVAL && out == NULL && len == 0;
+	ok = rc == SF_EINVAL && out == NULL && len == 0;
+	free(out);
+	return ok;
 }
 
 static void

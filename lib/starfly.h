@@ -138,5 +138,6 @@ void		 log_msg(enum sf_loglevel level, const char *fmt, ...)
 #include "starfly/http.h"
 #include "starfly/policy.h"
 #include "starfly/cred.h"
+#include "starfly/revoke.h"
 
 #endif /* STARFLY_H */

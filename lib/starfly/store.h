@@ -10,18 +10,36 @@
  * bumped after every committed write) lets any process see that something
  * changed without opening the database: reading it costs a memory load.
  *
+ * Files: PATH (the GDBM database) and PATH.gen (the change marker, which
+ * also carries the reader/writer locks and the crash-recovery state).
+ * Both are created mode 0660 whatever the umask: the programs of one unit
+ * share a group.  Local file systems only (the locks are fcntl locks).
+ *
  * Keys are namespaced: "<ns>/<key>" (ns: "tool", "agent", "revoked",
- * "nonce", "meta", ...).  Values are opaque bytes (JSON by convention).
+ * "nonce", "meta", ...).  ns is 1..STORE_NS_MAX bytes of [a-z0-9_.-];
+ * key is 1..STORE_KEY_MAX bytes, any byte but NUL.  Values are opaque
+ * bytes (JSON by convention) of at most STORE_VAL_MAX bytes.  Oversized
+ * input is SF_ETOOBIG, malformed names SF_EINVAL; both are logged.
+ *
+ * A handle is for one thread.  It survives fork(): the child reopens its
+ * lock descriptor on first use.  Store functions must not be called from
+ * inside a store_iter or store_batch callback on the same handle (they
+ * return SF_EBUSY).
  */
 #ifndef STARFLY_STORE_H
 #define STARFLY_STORE_H
+
+#define STORE_NS_MAX	32
+#define STORE_KEY_MAX	512
+#define STORE_VAL_MAX	(1024 * 1024)
 
 struct store;
 
 /*
  * Open a handle on the store at path (the GDBM file; path.gen is the
- * change marker).  Creates both when create is true.  Keeps only the
- * marker mapped, never the database.  *out is new.
+ * change marker).  Creates both when create is true; SF_ENOTFOUND when
+ * the database is absent and create is false.  Keeps only the marker
+ * mapped, never the database.  *out is new (store_close).
  */
 int		 store_open(const char *path, bool create, struct store **out);
 void		 store_close(struct store *st);
@@ -30,8 +48,9 @@ void		 store_close(struct store *st);
 uint64_t	 store_generation(const struct store *st);
 
 /*
- * Read one value.  *val is new (NUL-terminated for convenience; *len
- * excludes it).  SF_ENOTFOUND when absent.
+ * Read one value.  *val is new (free(3) it; NUL-terminated for
+ * convenience, *len excludes the NUL; wipe it first if it is secret).
+ * SF_ENOTFOUND when absent.
  */
 int		 store_get(struct store *st, const char *ns, const char *key,
 		    char **val, size_t *len);
@@ -49,10 +68,11 @@ int		 store_put(struct store *st, const char *ns, const char *key,
 int		 store_del(struct store *st, const char *ns, const char *key);
 
 /*
- * Call fn for every entry of namespace ns (key without the "ns/" prefix;
- * both pointers borrowed for the call).  fn returns SF_OK to go on, any
- * other value stops the walk and is returned.  Holds a read open for the
- * walk, so keep fn short.
+ * Call fn for every entry of namespace ns (key without the "ns/" prefix,
+ * NUL-terminated; val NUL-terminated too; both borrowed for the call).
+ * fn returns SF_OK to go on, any other value stops the walk and is
+ * returned.  Holds a read open for the walk, so keep fn short; order is
+ * unspecified.
  */
 typedef int	(*store_iter_fn)(const char *key, const char *val, size_t len,
 		    void *arg);
@@ -61,10 +81,12 @@ int		 store_iter(struct store *st, const char *ns, store_iter_fn fn,
 
 /*
  * Several writes under one writer open and one sync.  fn receives a batch
- * handle; store_batch_put/del only inside it.  All or nothing is not
- * promised across a crash beyond GDBM's own guarantees; the sync happens
- * once, after fn returns SF_OK (a non-SF_OK return skips the marker bump
- * but writes already made stay).
+ * handle (borrowed, valid during the call); store_batch_get/put/del only
+ * inside it.  The sync happens once, after fn returns.  Not all or
+ * nothing: on a non-SF_OK return from fn (which store_batch returns) the
+ * writes already made stay; they are synced and the marker is bumped all
+ * the same, so caches see them.  A crash in the middle keeps a prefix of
+ * the batch's writes.
  */
 struct store_batch;
 typedef int	(*store_batch_fn)(struct store_batch *b, void *arg);
@@ -77,16 +99,22 @@ int		 store_batch_put(struct store_batch *b, const char *ns,
 int		 store_batch_del(struct store_batch *b, const char *ns,
 		    const char *key);
 
-/* How long an open waits for the other side (default 2000 ms). */
+/*
+ * How long an operation waits for the other side (default 2000 ms);
+ * SF_EBUSY when the wait runs out.  0 means try once.
+ */
 void		 store_set_timeout(struct store *st, unsigned int ms);
 
-/* Counters for metrics: writes, failed writes, total write ns. */
+/* Per-handle counters for metrics (this process only). */
 struct store_stats {
-	uint64_t	 writes;
-	uint64_t	 write_failures;
-	uint64_t	 write_ns;
-	uint64_t	 lock_waits;
-	uint64_t	 recoveries;
+	uint64_t	 writes;	/* write transactions acknowledged */
+	uint64_t	 write_failures; /* write transactions that failed */
+	uint64_t	 write_ns;	/* total time of acknowledged writes */
+	uint64_t	 write_ns_max;	/* slowest acknowledged write */
+	uint64_t	 reads;		/* read transactions (get, iter) */
+	uint64_t	 lock_waits;	/* lock not free on the first try */
+	uint64_t	 lock_timeouts;	/* ... and not within the timeout */
+	uint64_t	 recoveries;	/* database rebuilt by gdbm_recover */
 };
 void		 store_get_stats(const struct store *st, struct store_stats *out);
 

@@ -1,0 +1,38 @@
+/*
+ * store_marker.h - layout of PATH.gen, the change marker of lib/store.c.
+ * Private to lib/store.c and its tests (which damage it on purpose).
+ *
+ * The file is mapped MAP_SHARED by every process using the store.  Byte
+ * STORE_LOCK_GATE and byte STORE_LOCK_MAIN of the same file carry the
+ * open-file-description locks (F_OFD_SETLK) described in store.c.
+ */
+#ifndef STORE_MARKER_H
+#define STORE_MARKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define STORE_MARKER_MAGIC	UINT64_C(0x53464c5947454e31)	/* SFLYGEN1 */
+#define STORE_MARKER_VERSION	1
+#define STORE_BLOCK		4096	/* GDBM block size of new databases */
+#define STORE_LOCK_GATE		0
+#define STORE_LOCK_MAIN		1
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+    "the marker needs lock-free atomics shared between processes");
+
+struct store_marker {
+	uint64_t		magic;		/* written last at init */
+	uint32_t		version;
+	uint32_t		size;		/* sizeof(struct store_marker) */
+	_Atomic uint64_t	generation;	/* bumped after each write */
+	_Atomic uint32_t	inflight;	/* a GDBM update is under way */
+	_Atomic uint32_t	writer_pid;	/* who set inflight (for logs) */
+	unsigned char		boot_id[16];	/* boot of the last verified state */
+	_Atomic uint32_t	image_len;	/* valid bytes of image, 0 = none */
+	uint32_t		pad;
+	/* The database's header block as it was before the in-flight update. */
+	unsigned char		image[STORE_BLOCK];
+};
+
+#endif /* STORE_MARKER_H */

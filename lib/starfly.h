@@ -139,5 +139,6 @@ void		 log_msg(enum sf_loglevel level, const char *fmt, ...)
 #include "starfly/policy.h"
 #include "starfly/cred.h"
 #include "starfly/revoke.h"
+#include "starfly/token.h"
 
 #endif /* STARFLY_H */

@@ -140,5 +140,6 @@ void		 log_msg(enum sf_loglevel level, const char *fmt, ...)
 #include "starfly/cred.h"
 #include "starfly/revoke.h"
 #include "starfly/token.h"
+#include "starfly/obs.h"
 
 #endif /* STARFLY_H */

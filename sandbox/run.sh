@@ -72,6 +72,11 @@ for arg in "$@"; do
 	all)	for f in $(cases); do run_case "$f"; done ;;
 	*)	f=$(cases | grep -E "/($arg-[a-z]+|[0-9]-$arg)\.sh\$" | head -n 1)
 		if [ -z "$f" ]; then
+			case "$arg" in
+			1|2|3|4|5|exchange|revocation|mcp|federation|observability)
+				echo "== use case $arg: not available yet"
+				continue ;;
+			esac
 			echo "  fail  no use case '$arg'"; list; exit 2
 		fi
 		run_case "$f" ;;

@@ -26,6 +26,7 @@ struct xctx {
 	struct prog		 prog;
 	struct keyring		*kr;
 	struct issuers		*issuers;
+	struct clientreg	*clients;
 	struct policy_watch	*pw;
 	struct store		*st;
 	struct revoke_index	*rv;
@@ -453,7 +454,22 @@ post_token(struct http_req *req, void *arg)
 	if ((rc = collect_audiences(req, body, &auds)) != SF_OK)
 		goto out;
 	scope = json_string_value(json_object_get(body, "scope"));
-	client = json_string_value(json_object_get(body, "client_id"));
+	{
+		const char *cwhy = NULL;
+		bool basic;
+
+		if (clientreg_authenticate(x->clients, c->public_clients,
+		    http_header(req, "HTTP_AUTHORIZATION"),
+		    json_string_value(json_object_get(body, "client_id")),
+		    json_string_value(json_object_get(body, "client_secret")),
+		    &client, &cwhy, &basic) != SF_OK) {
+			/* RFC 6749 §5.2 */
+			(void)http_add_header(req, "WWW-Authenticate",
+			    "Basic realm=\"starfly\"");
+			http_error(req, 401, "invalid_client", "%s", cwhy);
+			goto out;
+		}
+	}
 	if (x->kr == NULL || (signer = keyring_signer(x->kr)) == NULL) {
 		http_error(req, 503, "temporarily_unavailable",
 		    "no signing key is available");
@@ -827,6 +843,13 @@ main(int argc, char *argv[])
 		    err ? err : "cannot load");
 		free(err);
 	}
+	if (clientreg_load(x.prog.conf, &x.clients, &err) != SF_OK) {
+		fprintf(stderr, "exchange.fcgi: %s\n", err ? err : "clients");
+		log_err("clients: %s", err ? err : "cannot load");
+		free(err);
+		return 1;
+	}
+	err = NULL;
 	if (issuers_load(x.prog.conf, x.st, &x.issuers, &err) != SF_OK) {
 		log_err("issuers: %s", err ? err : "cannot load");
 		free(err);
@@ -847,6 +870,7 @@ main(int argc, char *argv[])
 	nonce_close(x.nonces);
 	revoke_free(x.rv);
 	issuers_free(x.issuers);
+	clientreg_free(x.clients);
 	keyring_free(x.kr);
 	store_close(x.st);
 	prog_fini(&x.prog);

@@ -439,6 +439,7 @@ static const struct conf_key sf_conf_keys[] = {
 	K("clock_skew", CONF_INT, clock_skew, 0, 600, NULL, false),
 	K("sse_workers", CONF_INT, sse_workers, 1, 1024, NULL, false),
 	K("show_reasons", CONF_BOOL, show_reasons, 0, 0, NULL, false),
+	K("public_clients", CONF_BOOL, public_clients, 0, 0, NULL, false),
 	K("syslog", CONF_BOOL, use_syslog, 0, 0, NULL, false),
 	K("log_level", CONF_ENUM, log_level, 0, 0, level_choices, false),
 	{ NULL, 0, 0, 0, 0, NULL, false }
@@ -473,6 +474,7 @@ conf_load(const char *path, struct sf_conf **out, char **errmsg)
 	c->clock_skew = 60;
 	c->sse_workers = 8;
 	c->log_level = SF_LOG_INFO;
+	c->public_clients = true;
 	if ((c->file = sf_strdup(path)) == NULL) {
 		rc = SF_ENOMEM;
 		goto out;

@@ -69,6 +69,7 @@ struct sf_conf {
 	long long	 clock_skew;
 	long long	 sse_workers;
 	bool		 show_reasons;	/* policy reasons in production errors */
+	bool		 public_clients; /* unknown client_ids allowed */
 	bool		 use_syslog;
 	int		 log_level;	/* enum sf_loglevel */
 	char		*trust_domain;	/* this unit's own trust domain */

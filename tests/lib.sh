@@ -3,9 +3,12 @@
 #
 #   check NAME CMD...        PASS when CMD succeeds
 #   expect_eq NAME GOT WANT  PASS when equal
-#   unit_start [MODE]        start a dev unit exactly as `make run` does,
-#                            on a free 127.0.0.1 port with its own state
-#                            directory: sets UNIT_URL UNIT_VAR UNIT_PORT
+#   unit_start               start a unit exactly as `make run` does, on a
+#                            free 127.0.0.1 port with its own state
+#                            directory: sets UNIT_URL UNIT_VAR UNIT_PORT.
+#                            Dev mode unless STARFLY_MODE=production (see
+#                            etc/dev/run.sh for STARFLY_ETC, STARFLY_POLICY,
+#                            STARFLY_EXTRA_CONF)
 #   unit_stop                stop it (also run on exit)
 #   http METHOD PATH [curl args...]  sets HTTP_CODE, HTTP_BODY, HTTP_HEADERS
 TOP=$(cd "$(dirname "$0")/../.." 2>/dev/null && pwd)
@@ -41,12 +44,15 @@ unit_start() {
 	UNIT_VAR=$(mktemp -d /tmp/starfly-test.XXXXXX)
 	UNIT_PORT=$(free_port)
 	UNIT_URL=http://127.0.0.1:$UNIT_PORT
+	UNIT_CONF=$UNIT_VAR/starfly.conf
 	sh "$TOP/etc/dev/run.sh" "$UNIT_PORT" "$UNIT_VAR" > "$UNIT_VAR/unit.log" 2>&1 &
 	UNIT_PID=$!
 	_i=0
 	while [ $_i -lt 100 ]; do
 		if curl -s -o /dev/null --max-time 1 "$UNIT_URL/v1/sys/health"; then
-			return 0
+			# every program up: each answers its own route
+			curl -s -o /dev/null --max-time 1 "$UNIT_URL/v1/identity/jwks" &&
+			    return 0
 		fi
 		kill -0 "$UNIT_PID" 2>/dev/null || break
 		sleep 0.1

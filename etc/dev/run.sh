@@ -23,18 +23,24 @@ if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
 	exit 1
 fi
 
+# Tests start production-mode units the same way:
+# STARFLY_MODE=production, STARFLY_ETC (issuers.d, clients.d, ...),
+# STARFLY_POLICY (the bundle), STARFLY_EXTRA_CONF (more lines).
+mode=${STARFLY_MODE:-dev}
+if [ "$mode" = dev ]; then policy=$top/policies/dev; else policy=$top/policies; fi
 conf=$var/starfly.conf
 cat > "$conf" <<CONF
 # Written by make run (etc/dev/run.sh); edits are lost on the next run.
-mode		dev
+mode		$mode
 issuer		http://localhost:$port
 listen		127.0.0.1:$port
 state_dir	$var
-policy_dir	$top/policies/dev
-etc_dir		$top/etc
+policy_dir	${STARFLY_POLICY:-$policy}
+etc_dir		${STARFLY_ETC:-$top/etc}
 www_dir		$top/www
 show_reasons	yes
 log_level	info
+${STARFLY_EXTRA_CONF:-}
 CONF
 "$top/bin/starflyctl" --config "$conf" init || exit 1
 

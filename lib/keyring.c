@@ -540,6 +540,25 @@ keyring_list(const char *dir, json_t **out)
 	return read_doc(dir, out, NULL);
 }
 
+int
+keyring_active_kid(const char *dir, char **kid)
+{
+	json_t *doc, *act;
+	int rc;
+
+	*kid = NULL;
+	if ((rc = keyring_list(dir, &doc)) != SF_OK)
+		return rc;
+	if ((act = active_entry(doc)) == NULL)
+		rc = jose_fail(SF_ENOTFOUND, "keyring: %s has no active key",
+		    dir);
+	else if ((*kid = sf_strdup(json_string_value(json_object_get(act,
+	    "kid")))) == NULL)
+		rc = SF_ENOMEM;
+	json_decref(doc);
+	return rc;
+}
+
 /* Load the public JWK of entry e; its thumbprint must be its kid. */
 static int
 load_public(const char *dir, const char *kid, enum jws_alg alg,

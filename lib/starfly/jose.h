@@ -210,6 +210,8 @@ const struct jwks *keyring_public(const struct keyring *kr);
 int		 keyring_jwks(const struct keyring *kr, json_t **out);
 /* keyring.json listing for `starflyctl keys list`; new reference. */
 int		 keyring_list(const char *dir, json_t **out);
+/* The kid of the active key (new); SF_ENOTFOUND when there is none. */
+int		 keyring_active_kid(const char *dir, char **kid);
 /* mtime-based change check so long-running programs reload cheaply. */
 bool		 keyring_changed(const struct keyring *kr);
 void		 keyring_free(struct keyring *kr);

@@ -46,23 +46,13 @@ mode_of(const char *dir, const char *fmt, const char *kid)
 	return (unsigned int)(st.st_mode & 0777);
 }
 
-/* The kid of the active entry in keyring.json (new). */
+/* The kid of the active key (new), or NULL. */
 static char *
 active_kid(const char *dir)
 {
-	json_t *doc, *e;
-	char *kid = NULL;
-	size_t i;
+	char *kid;
 
-	if (keyring_list(dir, &doc) != SF_OK)
-		return NULL;
-	json_array_foreach(json_object_get(doc, "keys"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "state")),
-		    "active") == 0)
-			kid = sf_strdup(json_string_value(json_object_get(e,
-			    "kid")));
-	json_decref(doc);
-	return kid;
+	return keyring_active_kid(dir, &kid) == SF_OK ? kid : NULL;
 }
 
 static void

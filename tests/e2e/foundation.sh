@@ -51,7 +51,7 @@ http GET "/v1/sys/%2e%2e/sys/health" --path-as-is
 expect_eq "400 for an encoded dot-segment" "$HTTP_CODE" 400
 
 head -c 70000 /dev/zero | tr '\0' a > "$UNIT_VAR/big"
-http POST /v1/exchange/token -H 'Content-Type: application/json' --data-binary @"$UNIT_VAR/big"
+http POST /v1/sys/unseal -H 'Content-Type: application/json' --data-binary @"$UNIT_VAR/big"
 expect_eq "413 past the 64 KiB body cap" "$HTTP_CODE" 413
 check "413 is JSON" sh -c "printf '%s' '$HTTP_BODY' | jq -e '.error == \"invalid_request\"'"
 
@@ -67,8 +67,11 @@ check "a second run on the same state refuses" sh -c "echo '$second' | grep -q '
 
 # Keys persist across a restart; the unit id too.
 kid1=$(printf '%s' "$jwks" | jq -r '.keys[0].kid')
+running=$(ps -eo args | grep -c "^[^ ]*\.fcgi --config $UNIT_VAR")
+check "every program runs on its own socket" [ "$running" -ge 6 ]
 kill "$UNIT_PID"; wait "$UNIT_PID" 2>/dev/null
-check "Ctrl-C/TERM stops every program" sh -c "! pgrep -f '$UNIT_VAR/run/' >/dev/null"
+left=$(ps -eo args | grep -c "^[^ ]*\.fcgi --config $UNIT_VAR")
+expect_eq "Ctrl-C/TERM stops every program" "$left" 0
 port=$UNIT_PORT
 sh "$TOP/etc/dev/run.sh" "$port" "$UNIT_VAR" >> "$UNIT_VAR/unit.log" 2>&1 &
 UNIT_PID=$!

@@ -65,6 +65,9 @@ for p in exchange jwks mcp signals sys events; do
 done
 sed -e "s|@TOP@|$top|g" -e "s|@VAR@|$var|g" -e "s|@PORT@|$port|g" \
     "$top/etc/lighttpd/starfly-dev.conf.in" > "$var/lighttpd.conf"
+# Benchmarks add routes (their floor) with STARFLY_LIGHTTPD_EXTRA.
+[ -n "${STARFLY_LIGHTTPD_EXTRA:-}" ] &&
+    printf '%s\n' "$STARFLY_LIGHTTPD_EXTRA" >> "$var/lighttpd.conf"
 echo "run: unit on http://localhost:$port (state in $var); Ctrl-C stops it"
 lighttpd -D -f "$var/lighttpd.conf" &
 pids="$pids $!"

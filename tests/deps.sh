@@ -6,7 +6,8 @@ set -u
 PKGS="gcc make pkg-config libfcgi-dev libfcgi-bin libssl-dev libgdbm-dev
 libjansson-dev libcurl4-openssl-dev libseccomp-dev clang libclang-rt-14-dev
 lighttpd spawn-fcgi curl jq wrk lua5.1 valgrind busybox-static
-prometheus chromium"
+prometheus chromium apache2 libapache2-mod-fcgid nginx-light caddy
+libpcre2-dev"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)

@@ -780,6 +780,9 @@ jwk_parse(const json_t *obj, enum jws_alg default_alg, bool allow_private,
 	else if (strcmp(kty, "OKP") == 0)
 		rc = parse_okp(obj, ai, allow_private, &pkey, &priv);
 	else if (strcmp(kty, "RSA") == 0) {
+		if (ai != NULL && ai->kty != JWK_KTY_RSA)
+			return jose_fail(SF_EALG, "jwk: alg %s does not fit an "
+			    "RSA key", ai->name);
 		if (ai == NULL)
 			ai = jose_alg_info(default_alg);
 		if (ai == NULL || ai->kty != JWK_KTY_RSA)

@@ -19,7 +19,9 @@
  *    then MAIN shared, then drops GATE.  While a writer waits for the
  *    readers inside to leave, new readers queue at GATE.
  * Waiting is bounded (store_set_timeout, default 2 s): try, then sleep
- * 20 us doubling to 1 ms, until the deadline; then SF_EBUSY.  Why fcntl
+ * 20 us doubling to 1 ms, until the deadline; then SF_EBUSY.  (A futex
+ * wake-up on unlock was tried and measured slower: waking every waiter
+ * on each release thrashes.)  Why fcntl
  * locks on a separate file rather than GDBM's locks or flock: they are
  * dropped by the kernel when a process dies, so a kill -9 never leaves a
  * stale lock; they do not follow the database inode, which gdbm_recover
@@ -399,6 +401,12 @@ lock_wait(struct store *st, short type, off_t byte, uint64_t deadline,
 	}
 }
 
+static void
+unlock_byte(struct store *st, off_t byte)
+{
+	(void)lock_byte(st->mfd, F_UNLCK, byte);
+}
+
 static int
 store_lock(struct store *st, bool write)
 {
@@ -411,7 +419,7 @@ store_lock(struct store *st, bool write)
 	if ((rc = lock_wait(st, type, STORE_LOCK_GATE, deadline,
 	    &waited)) == SF_OK) {
 		rc = lock_wait(st, type, STORE_LOCK_MAIN, deadline, &waited);
-		(void)lock_byte(st->mfd, F_UNLCK, STORE_LOCK_GATE);
+		unlock_byte(st, STORE_LOCK_GATE);
 	}
 	if (waited)
 		st->stats.lock_waits++;
@@ -426,7 +434,7 @@ store_lock(struct store *st, bool write)
 static void
 store_unlock(struct store *st)
 {
-	(void)lock_byte(st->mfd, F_UNLCK, STORE_LOCK_MAIN);
+	unlock_byte(st, STORE_LOCK_MAIN);
 }
 
 /* Open GDBM.  A zero-length file is refused: GDBM would make it empty. */
@@ -908,33 +916,22 @@ marker_open(struct store *st, bool create)
 	}
 	st->mfd = fd;
 	st->mpid = getpid();
-	if (fstat(fd, &sb) == -1)
+	/* Growing with zeros is harmless even if another process races. */
+	if (fstat(fd, &sb) == -1 ||
+	    ((size_t)sb.st_size < sizeof(struct store_marker) &&
+	    ftruncate(fd, (off_t)sizeof(struct store_marker)) == -1))
 		goto syserr;
-	if ((size_t)sb.st_size >= sizeof(struct store_marker)) {
-		p = mmap(NULL, sizeof(struct store_marker), PROT_READ |
-		    PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			goto syserr;
-		st->m = p;
-		if (marker_valid(st->m) && access(st->path, F_OK) == 0)
-			return SF_OK;
-	}
+	p = mmap(NULL, sizeof(struct store_marker), PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto syserr;
+	st->m = p;
+	if (marker_valid(st->m) && access(st->path, F_OK) == 0)
+		return SF_OK;
 
 	/* First use (or a damaged marker): initialise under the lock. */
 	if ((rc = store_lock(st, true)) != SF_OK)
 		return rc;
-	if (fstat(fd, &sb) == -1)
-		goto syserr_locked;
-	if ((size_t)sb.st_size < sizeof(struct store_marker) &&
-	    ftruncate(fd, (off_t)sizeof(struct store_marker)) == -1)
-		goto syserr_locked;
-	if (st->m == NULL) {
-		p = mmap(NULL, sizeof(struct store_marker), PROT_READ |
-		    PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			goto syserr_locked;
-		st->m = p;
-	}
 	have_db = access(st->path, F_OK) == 0;
 	if (!marker_valid(st->m)) {
 		if (st->m->magic != 0)
@@ -959,9 +956,6 @@ marker_open(struct store *st, bool create)
 	}
 	store_unlock(st);
 	return rc;
-
-syserr_locked:
-	store_unlock(st);
 syserr:
 	log_err("store: %s: %s", st->mpath, strerror(errno));
 	return SF_ESYS;

@@ -4,6 +4,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <openssl/hmac.h>
 
 #include "starfly.h"
+#include "cred_int.h"
 #include "t.h"
 
 static char tmpdir[64];
@@ -1339,6 +1341,38 @@ test_empty_bundle(void)
 	issuers_free(is);
 }
 
+/* Every shipped example parses and passes the checks as NAME.conf. */
+static void
+test_examples(void)
+{
+	static const char dir[] = "etc/issuers.d";
+	struct issuer e;
+	struct dirent *d;
+	char path[512], *buf, *err;
+	size_t len, n = 0;
+	DIR *dp;
+
+	T((dp = opendir(dir)) != NULL);
+	while ((d = readdir(dp)) != NULL) {
+		if (strstr(d->d_name, ".conf.example") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		T(sf_read_file(path, 65536, &buf, &len) == SF_OK);
+		memset(&e, 0, sizeof(e));
+		err = NULL;
+		if (issuer_parse_buf(&prod, path, "example", buf, len, dir, &e,
+		    &err) != SF_OK)
+			fprintf(stderr, "%s\n", err ? err : path);
+		T(err == NULL);
+		T(e.types != 0 && e.trust_domain != NULL);
+		issuer_clear(&e);
+		free(buf);
+		n++;
+	}
+	closedir(dp);
+	T(n >= 3);
+}
+
 int
 main(void)
 {
@@ -1373,6 +1407,11 @@ main(void)
 	RUN(test_duplicates);
 	RUN(test_synced_keys);
 	RUN(test_empty_bundle);
+	if (access("etc/issuers.d", F_OK) == 0)
+		RUN(test_examples);
+	else
+		printf("SKIP cred: test_examples: run from the repository "
+		    "root\n");
 	issuers_free(iss_set);
 	keyring_free(own);
 	jwk_free(k_k8s);

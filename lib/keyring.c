@@ -41,6 +41,7 @@ struct keyring {
 	struct jwk	*signer;	/* active private key, or NULL */
 	struct stat	 st;		/* of keyring.json when loaded */
 	int64_t		 next_expiry;	/* earliest until, INT64_MAX none */
+	uint64_t	 seal_gen;	/* seal_generation() when loaded */
 };
 
 /* A kid we put in a path: exactly a base64url SHA-256 thumbprint. */
@@ -343,10 +344,13 @@ add_active(const char *dir, json_t *doc, enum jws_alg alg, int64_t now,
 			goto out;
 		}
 	e = NULL;
-	if ((rc = key_path(dir, "private", jwk_kid(key), "pem", &path)) !=
-	    SF_OK)
-		goto out;
-	if ((rc = jwk_save_pem(key, path)) != SF_OK)
+	/* A sealing unit keeps private keys encrypted (lib/seal.c). */
+	if (seal_wraps_keys(dir))
+		rc = seal_key_save(dir, key);
+	else if ((rc = key_path(dir, "private", jwk_kid(key), "pem", &path))
+	    == SF_OK)
+		rc = jwk_save_pem(key, path);
+	if (rc != SF_OK)
 		goto out;
 	free(path);
 	path = NULL;
@@ -477,6 +481,10 @@ remove_key_files(const char *dir, const char *kid)
 	free(path);
 	path = NULL;
 	if (key_path(dir, "public", kid, "jwk", &path) == SF_OK)
+		(void)unlink(path);
+	free(path);
+	path = NULL;
+	if (seal_key_path(dir, kid, &path) == SF_OK)
 		(void)unlink(path);
 	free(path);
 }
@@ -642,6 +650,22 @@ out:
 	return rc;
 }
 
+/*
+ * The signer: sealed (lib/seal.c) or PEM.  While the unit is sealed the
+ * keyring loads without a signer (keyring_signer is NULL).
+ */
+static int
+load_signer(const char *dir, const char *kid, enum jws_alg alg,
+    struct jwk **out)
+{
+	int rc;
+
+	if (!seal_wraps_keys(dir))
+		return load_private(dir, kid, alg, out);
+	rc = seal_key_load(dir, kid, alg, out);
+	return rc == SF_ESEALED ? SF_OK : rc;
+}
+
 int
 keyring_load(const char *dir, enum keyring_flags flags, struct keyring **out)
 {
@@ -660,6 +684,7 @@ keyring_load(const char *dir, enum keyring_flags flags, struct keyring **out)
 	if ((kr = calloc(1, sizeof(*kr))) == NULL)
 		return SF_ENOMEM;
 	kr->next_expiry = INT64_MAX;
+	kr->seal_gen = seal_generation();
 	if ((kr->dir = sf_strdup(dir)) == NULL || jwks_new(&kr->pub) != SF_OK) {
 		rc = SF_ENOMEM;
 		goto out;
@@ -703,7 +728,7 @@ keyring_load(const char *dir, enum keyring_flags flags, struct keyring **out)
 		if (until < kr->next_expiry)
 			kr->next_expiry = until;
 		if (e == act && (flags & KEYRING_PRIVATE) != 0 &&
-		    (rc = load_private(dir, kid, alg, &kr->signer)) != SF_OK)
+		    (rc = load_signer(dir, kid, alg, &kr->signer)) != SF_OK)
 			goto out;
 	}
 	*out = kr;
@@ -763,7 +788,7 @@ keyring_changed(const struct keyring *kr)
 
 	if (kr == NULL)
 		return true;
-	if (sf_now() >= kr->next_expiry)
+	if (sf_now() >= kr->next_expiry || seal_generation() != kr->seal_gen)
 		return true;
 	if (sf_asprintf(&path, "%s/%s", kr->dir, KEYRING_JSON) != SF_OK)
 		return true;

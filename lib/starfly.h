@@ -141,6 +141,7 @@ void		 log_msg(enum sf_loglevel level, const char *fmt, ...)
 #include "starfly/revoke.h"
 #include "starfly/token.h"
 #include "starfly/obs.h"
+#include "starfly/client.h"
 #include "starfly/seal.h"
 #include "starfly/clientreg.h"
 

@@ -71,13 +71,18 @@
  * records the kernel boot id, and the first writer or reader after a
  * reboot rebuilds the database once the same way (no header image is
  * trusted across a reboot).
- * Limits: the repair rebuilds under the database owner's rights
+ * The rebuild is done under the name PATH.repair (gdbm_recover writes
+ * PATH.repair.XXXXXX and renames it to that name), then renamed over
+ * PATH; so a repair killed half-way leaves PATH intact plus files with a
+ * distinctive name, which the next repair removes.
+ * Limit: the repair rebuilds under the database owner's rights
  * (gdbm_copy_meta chowns the new file), so run the unit's programs as one
- * user; a repair killed half-way leaves a stray PATH.XXXXXX file.
+ * user.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gdbm.h>
@@ -102,6 +107,7 @@
 struct store {
 	char			*path;		/* the GDBM database */
 	char			*mpath;		/* PATH.gen */
+	char			*rpath;		/* PATH.repair, see store_repair */
 	int			 mfd;		/* PATH.gen; carries the locks */
 	pid_t			 mpid;		/* process that opened mfd */
 	struct store_marker	*m;		/* PATH.gen, mapped shared */
@@ -437,9 +443,12 @@ store_unlock(struct store *st)
 	unlock_byte(st, STORE_LOCK_MAIN);
 }
 
-/* Open GDBM.  A zero-length file is refused: GDBM would make it empty. */
+/*
+ * Open GDBM on st->path; GDBM knows the file as name.  A zero-length
+ * file is refused: GDBM would silently make it an empty database.
+ */
 static GDBM_FILE
-db_open(struct store *st, bool write, int *ge)
+db_open(struct store *st, bool write, const char *name, int *ge)
 {
 	GDBM_FILE dbf;
 	struct stat sb;
@@ -459,7 +468,7 @@ db_open(struct store *st, bool write, int *ge)
 		close(fd);
 		return NULL;
 	}
-	dbf = gdbm_fd_open(fd, st->path, 0, (write ? GDBM_WRITER :
+	dbf = gdbm_fd_open(fd, name, 0, (write ? GDBM_WRITER :
 	    GDBM_READER) | STORE_GDBM_FLAGS | GDBM_CLOERROR, NULL);
 	if (dbf == NULL) {
 		*ge = gdbm_errno;
@@ -514,6 +523,51 @@ restore_header(struct store *st)
 	return rc;
 }
 
+/*
+ * Remove what a repair or a creation killed half-way left behind: GDBM's
+ * PATH.repair.XXXXXX temporary, PATH.repair, PATH.new.<pid>.  Only
+ * called under the write lock, when no repair or creation can be running.
+ */
+static void
+remove_strays(struct store *st)
+{
+	char *dcopy = NULL, *bcopy = NULL, *base, *n, *end;
+	struct dirent *de;
+	size_t blen;
+	DIR *d = NULL;
+	bool stray;
+
+	if ((dcopy = sf_strdup(st->path)) == NULL ||
+	    (bcopy = sf_strdup(st->path)) == NULL)
+		goto out;
+	base = basename(bcopy);
+	blen = strlen(base);
+	if ((d = opendir(dirname(dcopy))) == NULL)
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		n = de->d_name;
+		if (strncmp(n, base, blen) != 0)
+			continue;
+		n += blen;
+		if (strncmp(n, ".repair", 7) == 0)
+			stray = n[7] == '\0' ||
+			    (n[7] == '.' && strlen(n + 8) == 6);
+		else if (strncmp(n, ".new.", 5) == 0) {
+			(void)strtol(n + 5, &end, 10);
+			stray = end != n + 5 && *end == '\0';
+		} else
+			continue;
+		if (stray && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_warn("store: removed %s left by an interrupted "
+			    "repair or creation", de->d_name);
+	}
+out:
+	if (d != NULL)
+		closedir(d);
+	free(dcopy);
+	free(bcopy);
+}
+
 static int
 store_repair(struct store *st, const char *why)
 {
@@ -528,10 +582,11 @@ store_repair(struct store *st, const char *why)
 	    16) == 0;
 	log_warn("store: %s: repairing: %s (last writer pid %u)", st->path,
 	    why, (unsigned int)atomic_load(&st->m->writer_pid));
-	dbf = db_open(st, true, &ge);
+	remove_strays(st);
+	dbf = db_open(st, true, st->rpath, &ge);
 	if (dbf == NULL && gdbm_damage(ge) && crashed && same_boot &&
 	    restore_header(st) == SF_OK)
-		dbf = db_open(st, true, &ge);
+		dbf = db_open(st, true, st->rpath, &ge);
 	if (dbf == NULL) {
 		log_err("store: %s: cannot be opened for repair; restore "
 		    "it from a backup", st->path);
@@ -549,6 +604,11 @@ store_repair(struct store *st, const char *why)
 	}
 	rc = gdbm_sync(dbf) == 0 ? SF_OK : SF_ESTORE;
 	gdbm_close(dbf);
+	if (rc == SF_OK && rename(st->rpath, st->path) == -1) {
+		log_err("store: rename %s to %s: %s", st->rpath, st->path,
+		    strerror(errno));
+		rc = SF_ESYS;
+	}
 	if (rc == SF_OK)
 		rc = fsync_dir(st->path);
 	if (rc != SF_OK)
@@ -633,7 +693,8 @@ txn_begin(struct store *st, bool write, struct txn *t)
 			return rc;
 		damage = NULL;
 		if ((reason = marker_repair_reason(st)) == NULL) {
-			if ((t->dbf = db_open(st, write, &ge)) != NULL) {
+			if ((t->dbf = db_open(st, write, st->path, &ge)) !=
+			    NULL) {
 				st->busy = true;
 				return SF_OK;
 			}
@@ -987,7 +1048,8 @@ store_open(const char *path, bool create, struct store **out)
 	st->timeout_ms = STORE_TIMEOUT_MS;
 	st->boot_known = read_boot_id(st->boot_id);
 	if ((st->path = sf_strdup(path)) == NULL ||
-	    sf_asprintf(&st->mpath, "%s.gen", path) != SF_OK) {
+	    sf_asprintf(&st->mpath, "%s.gen", path) != SF_OK ||
+	    sf_asprintf(&st->rpath, "%s.repair", path) != SF_OK) {
 		rc = SF_ENOMEM;
 		goto fail;
 	}
@@ -1017,6 +1079,7 @@ store_close(struct store *st)
 		close(st->mfd);
 	free(st->path);
 	free(st->mpath);
+	free(st->rpath);
 	free(st);
 }
 

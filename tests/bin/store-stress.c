@@ -340,13 +340,12 @@ main(int argc, char *argv[])
 	}
 	x = sh->wstats.writes > 0 ? (long long)(sh->wstats.write_ns /
 	    sh->wstats.writes) : 0;
-	snprintf(fig, sizeof(fig), "%s%llu/%lld writes acked in %.2f s "
+	snprintf(fig, sizeof(fig), "%llu/%lld writes acked in %.2f s "
 	    "(%.0f writes/s), write latency mean %.0f us max %.0f us, "
 	    "writer lock waits %llu; %lld readers: %llu generation moves "
 	    "seen, %llu lookups, %llu violations, %llu read failures, "
 	    "%llu reader lock waits; %llu failed, %llu lost, %llu recoveries",
-	    storm ? "storm: " : "", (unsigned long long)sh->acked, n,
-	    (double)sh->elapsed_ns / 1e9,
+	    (unsigned long long)sh->acked, n, (double)sh->elapsed_ns / 1e9,
 	    sh->elapsed_ns ? (double)sh->acked * 1e9 /
 	    (double)sh->elapsed_ns : 0.0, (double)x / 1e3,
 	    (double)sh->wstats.write_ns_max / 1e3,
@@ -377,10 +376,12 @@ main(int argc, char *argv[])
 		snprintf(why, sizeof(why), "readers saw no change at all");
 	rm_tree(dir);
 	if (why[0] != '\0') {
-		printf("FAIL store-stress: %s: %s\n", why, fig);
+		printf("FAIL %s: %s: %s\n", storm ? "store-stress-storm" :
+		    "store-stress", why, fig);
 		return 1;
 	}
-	printf("PASS store-stress: %s\n", fig);
+	printf("PASS %s: %s\n", storm ? "store-stress-storm" :
+	    "store-stress", fig);
 	return 0;
 usage:
 	fprintf(stderr, "usage: store-stress [-s] [-r readers] [-n writes] "

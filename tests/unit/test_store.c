@@ -71,6 +71,28 @@ count_files(void)
 	return n;
 }
 
+static int
+touch(const char *name)
+{
+	char p[256];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if ((fd = open(p, O_WRONLY | O_CREAT, 0600)) == -1)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+static int
+exists(const char *name)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
 /* Map PATH.gen the way store.c does, to inspect or damage it. */
 static struct store_marker *
 map_marker(void)
@@ -620,6 +642,10 @@ test_recover_need_recovery(void)
 
 	T(st != NULL);
 	T_OK(fill(st, 300));
+	/* Leftovers of a killed repair or creation, and innocent files. */
+	T(touch("unit.db.repair.Ab12Cd") && touch("unit.db.repair") &&
+	    touch("unit.db.new.4242") && touch("unit.db.repairs") &&
+	    touch("unit.db.backup") && touch("unit.db.new.x1"));
 	T((fd = open(db, O_WRONLY | O_APPEND)) != -1);
 	memset(zero, 0, sizeof(zero));
 	T(write(fd, zero, sizeof(zero)) == (ssize_t)sizeof(zero));
@@ -631,7 +657,11 @@ test_recover_need_recovery(void)
 	T_OK(check(st, 300));
 	store_get_stats(st, &s);
 	T(s.recoveries == 1);
-	T(count_files() == 2);			/* no stray temp files */
+	T(!exists("unit.db.repair.Ab12Cd") && !exists("unit.db.repair") &&
+	    !exists("unit.db.new.4242"));
+	T(exists("unit.db.repairs") && exists("unit.db.backup") &&
+	    exists("unit.db.new.x1"));
+	T(count_files() == 5);			/* db, gen and the 3 kept */
 	store_close(st);
 }
 

@@ -20,5 +20,9 @@ const struct sf_conf *ctl_conf(struct ctl *c);
 
 int	ctl_keys(struct ctl *c, int argc, char **argv);	/* ctl_keys.c */
 int	ctl_policy(struct ctl *c, int argc, char **argv);	/* ctl_policy.c */
+int	ctl_seal(struct ctl *, int, char **);		/* ctl_seal.c */
+int	ctl_unseal(struct ctl *, int, char **);		/* ctl_seal.c */
+int	ctl_seal_init(struct ctl *);			/* ctl_seal.c */
+int	ctl_audit(struct ctl *, int, char **);		/* ctl_audit.c */
 
 #endif /* CTL_H */

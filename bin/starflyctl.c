@@ -36,6 +36,17 @@ static const struct {
 	    "PATH...\n"
 	    "\tEvaluate a Rego query, run test_* rules like `opa test`, or "
 	    "compile only." },
+	{ "seal", ctl_seal, "seal [status]\n"
+	    "\tSeal the unit now: no process can sign until unsealed.  "
+	    "status prints\n\tthe seal state as JSON." },
+	{ "unseal", ctl_unseal, "unseal < KEYFILE\n"
+	    "\tRead the unseal key (from init) on standard input and "
+	    "unseal the unit;\n\tevery process signs again without a "
+	    "restart." },
+	{ "audit", ctl_audit, "audit verify | tail [-n N] [--type TYPE]... "
+	    "[-f] | rotate\n"
+	    "\tCheck the hash chain and report the first broken line; "
+	    "print or follow\n\trecords; start a new file." },
 	{ "version", cmd_version, "version\n\tPrint the version." },
 	{ "help", cmd_help, "help [COMMAND]\n\tThis text." },
 };
@@ -125,6 +136,8 @@ cmd_init(struct ctl *c, int argc, char **argv)
 		return 2;
 	}
 	if ((conf = ctl_conf(c)) == NULL)
+		return 1;
+	if (ctl_seal_init(c) != 0)	/* unseal key before the first key */
 		return 1;
 	if ((rc = unit_init(conf)) != SF_OK) {
 		fprintf(stderr, "starflyctl init: %s\n", sf_strerror(rc));

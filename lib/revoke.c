@@ -244,6 +244,17 @@ revoke_count(const struct revoke_index *ix)
 }
 
 size_t
+revoke_live(const struct revoke_index *ix, int64_t now)
+{
+	size_t i, n = 0;
+
+	for (i = 0; ix != NULL && i < ix->n; i++)
+		if (ix->ent[i].expires == 0 || ix->ent[i].expires > now)
+			n++;
+	return n;
+}
+
+size_t
 revoke_memory(const struct revoke_index *ix)
 {
 	if (ix == NULL)
@@ -925,6 +936,40 @@ none:
 	return NULL;
 }
 
+/* REVOKE_COUNT: bump member op->val of the object at op->ns/op->key. */
+static int
+count_bump(struct store_batch *b, const struct revoke_op *op)
+{
+	json_t *o = NULL, *m;
+	char *val = NULL;
+	size_t len;
+	int rc;
+
+	rc = store_batch_get(b, op->ns, op->key, &val, &len);
+	if (rc != SF_OK && rc != SF_ENOTFOUND)
+		return rc;
+	if (val != NULL)
+		o = json_loadb(val, len, 0, NULL);
+	free(val);
+	val = NULL;
+	if (!json_is_object(o)) {
+		json_decref(o);
+		if ((o = json_object()) == NULL)
+			return SF_ENOMEM;
+	}
+	m = json_object_get(o, op->val);
+	rc = SF_ENOMEM;
+	if (json_object_set_new(o, op->val, json_pack("{s:I, s:I}", "count",
+	    json_integer_value(json_object_get(m, "count")) + 1, "last",
+	    (json_int_t)op->time)) == 0 && (val = json_dump_compact(o)) !=
+	    NULL)
+		rc = store_batch_put(b, op->ns, op->key, val, strlen(val),
+		    STORE_REPLACE);
+	free(val);
+	json_decref(o);
+	return rc;
+}
+
 static int
 commit_cb(struct store_batch *b, void *arg)
 {
@@ -956,6 +1001,11 @@ commit_cb(struct store_batch *b, void *arg)
 	for (i = 0; i < c->nops; i++) {
 		op = &c->ops[i];
 		op->result = SF_OK;
+		if (op->type == REVOKE_COUNT) {
+			if ((rc = count_bump(b, op)) != SF_OK)
+				return rc;
+			continue;
+		}
 		if (op->type == REVOKE_MARK) {
 			r = json_pack("{s:s, s:I, s:s, s:s, s:s}", "op", "mark",
 			    "at", (json_int_t)c->now, "ns", op->ns, "key",
@@ -997,6 +1047,7 @@ op_valid(const struct revoke_op *op)
 	case REVOKE_DEL:
 		return revoke_valid(op->kind, op->id);
 	case REVOKE_MARK:
+	case REVOKE_COUNT:
 		return op->ns != NULL && op->key != NULL && op->val != NULL &&
 		    strcmp(op->ns, REVOKE_NS) != 0 &&
 		    strcmp(op->ns, REVOKE_LOG_NS) != 0;

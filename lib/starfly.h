@@ -139,6 +139,8 @@ void		 log_msg(enum sf_loglevel level, const char *fmt, ...)
 #include "starfly/policy.h"
 #include "starfly/cred.h"
 #include "starfly/revoke.h"
+#include "starfly/set.h"
+#include "starfly/verify.h"
 #include "starfly/token.h"
 #include "starfly/obs.h"
 #include "starfly/client.h"

@@ -51,6 +51,8 @@ int		 revoke_refresh(struct revoke_index *ix, struct store *st,
 		    int64_t now);
 void		 revoke_free(struct revoke_index *ix);
 size_t		 revoke_count(const struct revoke_index *ix);
+/* Entries not expired at now (a scan of the table). */
+size_t		 revoke_live(const struct revoke_index *ix, int64_t now);
 /* Bytes held (tables and interned reasons), for metrics. */
 size_t		 revoke_memory(const struct revoke_index *ix);
 /* Journal position (last record applied); 0 before any. */
@@ -92,6 +94,9 @@ int		 revoke_add(struct revoke_index *ix, const char *kind,
  *               cap): idempotence markers such as seen SET jtis.  If any
  *               MARK key already exists, nothing is applied and the
  *               commit returns SF_EEXIST.
+ *  REVOKE_COUNT in the JSON object stored at ns/key, member val becomes
+ *               {"count": count + 1, "last": time} (statistics written
+ *               with the change; not journaled).
  * Before applying, a commit rolls forward the records a crashed commit
  * left (see lib/revoke.c); revoke_recover does only that.
  */
@@ -99,7 +104,8 @@ enum revoke_op_type {
 	REVOKE_PUT = 1,
 	REVOKE_LIFT,
 	REVOKE_DEL,
-	REVOKE_MARK
+	REVOKE_MARK,
+	REVOKE_COUNT
 };
 struct revoke_op {
 	enum revoke_op_type type;
@@ -111,7 +117,7 @@ struct revoke_op {
 	const char	*reason;	/* PUT; may be NULL */
 	const char	*event;		/* PUT, LIFT; may be NULL */
 	const char	*source;	/* PUT, LIFT; may be NULL */
-	const char	*ns, *key, *val; /* MARK */
+	const char	*ns, *key, *val; /* MARK, COUNT */
 	int		 result;	/* out: SF_OK or SF_ENOTFOUND */
 };
 int		 revoke_commit(struct store *st, struct revoke_op *ops,

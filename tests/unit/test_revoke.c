@@ -155,6 +155,21 @@ journal_refresh(void)
 	T(revoke_check(ix, "sub", "wimse://t/c", 0, now, NULL) == SF_OK);
 	T_OK(store_get(st, "set-jti", "k1", &val, &len));
 	free(val);
+	T(revoke_live(ix, now) == 3);
+	T(revoke_live(ix, now + 60) == 2);
+	/* Counters written with a change. */
+	memset(ops, 0, sizeof(ops));
+	ops[0].type = REVOKE_COUNT;
+	ops[0].ns = "signal-stats";
+	ops[0].key = "all";
+	ops[0].val = "session-revoked";
+	ops[0].time = 77;
+	T_OK(revoke_commit(st, ops, 1, now));
+	ops[0].time = 78;
+	T_OK(revoke_commit(st, ops, 1, now));
+	T_OK(store_get(st, "signal-stats", "all", &val, &len));
+	T_EQ_STR(val, "{\"session-revoked\":{\"count\":2,\"last\":78}}");
+	free(val);
 	/* Merge: an earlier, expiring revocation keeps the later time and
 	 * the permanent expiry. */
 	T_OK(revoke_put(st, "sub", "wimse://t/a", now - 100, now + 10, "older",

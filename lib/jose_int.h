@@ -5,6 +5,8 @@
 #ifndef JOSE_INT_H
 #define JOSE_INT_H
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
 
 #define JOSE_EC_MAX_COORD	48	/* P-384 */
@@ -38,7 +40,19 @@ struct jwk {
 	size_t		 sig_len;	/* exact signature size in bytes */
 	/* EC group order n, big-endian, info->coord bytes (RFC 7518 §3.4). */
 	unsigned char	 order[JOSE_EC_MAX_COORD];
+	/*
+	 * ECDSA and RSA: a verification context set up once (digest,
+	 * padding), used under vlock; a caller that finds it busy builds
+	 * its own.  NULL for EdDSA, which has no pre-hashed form.
+	 */
+	EVP_PKEY_CTX	*vctx;
+	pthread_mutex_t	 vlock;
 };
+
+/* A new EVP_PKEY_verify context for key (not EdDSA), or NULL. */
+EVP_PKEY_CTX	*jose_verify_ctx(const struct jwk *key);
+/* RSA padding for key on pctx: PKCS#1 v1.5, or PSS (RFC 7518 §3.5). */
+int		 jose_set_padding(const struct jwk *key, EVP_PKEY_CTX *pctx);
 
 const struct jose_alg *jose_alg_info(enum jws_alg alg);
 

@@ -21,6 +21,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "starfly.h"
@@ -346,6 +347,35 @@ out:
 	return rc;
 }
 
+int
+jose_set_padding(const struct jwk *key, EVP_PKEY_CTX *pctx)
+{
+	if (!key->info->pss)
+		return 1;
+	/* MGF1 with the same hash, salt as long as the hash. */
+	return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) ==
+	    1 && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+	    RSA_PSS_SALTLEN_DIGEST) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, key->md) == 1;
+}
+
+EVP_PKEY_CTX *
+jose_verify_ctx(const struct jwk *key)
+{
+	EVP_PKEY_CTX *ctx;
+
+	if (key->md == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL)) == NULL)
+		return NULL;
+	if (EVP_PKEY_verify_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, key->md) != 1 ||
+	    jose_set_padding(key, ctx) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 /* The algorithm a key type implies when none is given (NULL for RSA). */
 static const struct jose_alg *
 alg_for_pkey(EVP_PKEY *pkey)
@@ -417,6 +447,12 @@ jwk_from_pkey(EVP_PKEY *pkey, const struct jose_alg *ai, bool priv,
 		rc = SF_ENOMEM;
 		goto out;
 	}
+	if (pthread_mutex_init(&k->vlock, NULL) != 0) {
+		free(k);
+		k = NULL;
+		rc = SF_ENOMEM;
+		goto out;
+	}
 	k->info = ai;
 	k->pkey = pkey;
 	pkey = NULL;
@@ -437,6 +473,10 @@ jwk_from_pkey(EVP_PKEY *pkey, const struct jose_alg *ai, bool priv,
 	if (ai->md != NULL && (k->md = EVP_MD_fetch(NULL, ai->md, NULL)) ==
 	    NULL) {
 		rc = jose_fail(SF_ECRYPTO, "jwk: digest %s unavailable", ai->md);
+		goto out;
+	}
+	if (k->md != NULL && (k->vctx = jose_verify_ctx(k)) == NULL) {
+		rc = jose_fail(SF_ECRYPTO, "jwk: cannot set up verification");
 		goto out;
 	}
 	if ((rc = thumbprint_compute(k)) != SF_OK)
@@ -1052,6 +1092,8 @@ jwk_free(struct jwk *key)
 {
 	if (key == NULL)
 		return;
+	EVP_PKEY_CTX_free(key->vctx);
+	pthread_mutex_destroy(&key->vlock);
 	EVP_PKEY_free(key->pkey);	/* clears private BIGNUMs */
 	EVP_MD_free(key->md);
 	free(key->kid);

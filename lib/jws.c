@@ -15,7 +15,6 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
 
 #include "starfly.h"
 #include "jose_int.h"
@@ -217,17 +216,32 @@ out:
 	return rc;
 }
 
-/* Padding for RSA keys: PKCS#1 v1.5, or PSS with salt = hash length. */
+/*
+ * ECDSA and RSA: hash, then verify with the key's prepared context, or
+ * with a fresh one when another thread holds it.  1 when valid.
+ */
 static int
-set_padding(const struct jwk *key, EVP_PKEY_CTX *pctx)
+verify_prehashed(const struct jwk *key, const void *msg, size_t msglen,
+    const unsigned char *sig, size_t siglen)
 {
-	if (!key->info->pss)
-		return 1;
-	/* RFC 7518 §3.5: MGF1 with the same hash, salt as long as it. */
-	return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) ==
-	    1 && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-	    RSA_PSS_SALTLEN_DIGEST) == 1 &&
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, key->md) == 1;
+	struct jwk *mkey = (struct jwk *)key;	/* only vlock/vctx change */
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_PKEY_CTX *ctx;
+	int v;
+
+	if (EVP_Digest(msg, msglen, md, &mdlen, key->md, NULL) != 1)
+		return -1;
+	if (pthread_mutex_trylock(&mkey->vlock) == 0) {
+		v = EVP_PKEY_verify(key->vctx, sig, siglen, md, mdlen);
+		pthread_mutex_unlock(&mkey->vlock);
+		return v;
+	}
+	if ((ctx = jose_verify_ctx(key)) == NULL)
+		return -1;
+	v = EVP_PKEY_verify(ctx, sig, siglen, md, mdlen);
+	EVP_PKEY_CTX_free(ctx);
+	return v;
 }
 
 /* Verify sig over msg with key; the caller has checked the alg. */
@@ -239,7 +253,6 @@ verify_raw(const struct jwk *key, const void *msg, size_t msglen,
 	const unsigned char *vsig = sig;
 	size_t vlen = siglen;
 	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	int derlen = 0, rc, v;
 
 	if (siglen != key->sig_len)
@@ -252,11 +265,13 @@ verify_raw(const struct jwk *key, const void *msg, size_t msglen,
 		vlen = (size_t)derlen;
 	}
 	rc = SF_ECRYPTO;
-	if ((mctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(mctx, &pctx, key->md, NULL, key->pkey) != 1 ||
-	    !set_padding(key, pctx))
+	if (key->vctx != NULL)
+		v = verify_prehashed(key, msg, msglen, vsig, vlen);
+	else if ((mctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, key->pkey) != 1)
 		goto out;
-	v = EVP_DigestVerify(mctx, vsig, vlen, msg, msglen);
+	else	/* EdDSA: one pass over the message (RFC 8032 §5.1.7). */
+		v = EVP_DigestVerify(mctx, vsig, vlen, msg, msglen);
 	rc = v == 1 ? SF_OK : jose_fail(SF_EBADSIG, "jws: %s signature does "
 	    "not verify", key->info->name);
 out:
@@ -330,7 +345,7 @@ sign_raw(const struct jwk *key, const void *msg, size_t msglen,
 		    "half", key->kid);
 	if ((mctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestSignInit(mctx, &pctx, key->md, NULL, key->pkey) != 1 ||
-	    !set_padding(key, pctx) ||
+	    !jose_set_padding(key, pctx) ||
 	    EVP_DigestSign(mctx, NULL, &len, msg, msglen) != 1)
 		goto out;
 	if ((buf = malloc(len)) == NULL) {

@@ -4,6 +4,7 @@
  * keys, unknown kid, malformed parts and base64url, ECDSA r/s edge
  * values, wrong signature lengths, crit, duplicate JSON members.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -746,6 +747,57 @@ test_why_names_the_problem(void)
 	free(t);
 }
 
+struct verifier {
+	const char	*good, *bad;
+	int		 wrong;
+};
+
+static void *
+verify_many(void *arg)
+{
+	struct verifier *v = arg;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (verify(v->good, NULL) != SF_OK)
+			v->wrong++;
+		if (verify(v->bad, NULL) != SF_EBADSIG)
+			v->wrong++;
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_verify_shared_keys(void)
+{
+	static const enum jws_alg algs[] = { JWS_ES256, JWS_RS256, JWS_PS256,
+	    JWS_EDDSA };
+	struct verifier v[8];
+	pthread_t th[8];
+	unsigned char *s;
+	size_t len;
+	int i;
+
+	/* Threads share each key's prepared context, or build their own. */
+	for (i = 0; i < 8; i++) {
+		v[i].wrong = 0;
+		T((v[i].good = good_token(algs[i % 4])) != NULL);
+		T((s = sig_of(v[i].good, &len)) != NULL);
+		s[0] ^= 1;
+		T((v[i].bad = with_sig(v[i].good, s, len)) != NULL);
+		free(s);
+	}
+	for (i = 0; i < 8; i++)
+		T(pthread_create(&th[i], NULL, verify_many, &v[i]) == 0);
+	for (i = 0; i < 8; i++)
+		T(pthread_join(th[i], NULL) == 0);
+	for (i = 0; i < 8; i++) {
+		T(v[i].wrong == 0);
+		free((char *)v[i].good);
+		free((char *)v[i].bad);
+	}
+}
+
 int
 main(void)
 {
@@ -777,6 +829,7 @@ main(void)
 	RUN(test_duplicate_members_and_bad_json);
 	RUN(test_oversized);
 	RUN(test_why_names_the_problem);
+	RUN(test_concurrent_verify_shared_keys);
 	for (i = 0; i < NALGS; i++)
 		jwk_free(signer[i]);
 	jwks_free(pubset);

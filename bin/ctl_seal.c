@@ -171,7 +171,8 @@ ctl_seal_init(struct ctl *c)
 	if ((conf = ctl_conf(c)) == NULL)
 		return 1;
 	dev = conf->mode == SF_MODE_DEV;
-	if (mkdirs(conf->keys_dir) == -1 || mkdirs(conf->state_dir) == -1) {
+	if (mkdirs(conf->keys_dir) == -1 || mkdirs(conf->state_dir) == -1 ||
+	    mkdirs(conf->run_dir) == -1) {
 		fprintf(stderr, "starflyctl init: mkdir %s: %s\n",
 		    conf->keys_dir, strerror(errno));
 		return 1;

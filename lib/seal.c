@@ -71,7 +71,7 @@ static struct {
 	struct seal_shm	*shm;
 	int		 fd;
 	char		 dir[PATH_MAX];	/* realpath of keys_dir */
-	char		 name[64];	/* shm_open name */
+	char		 path[PATH_MAX];	/* the segment's file */
 } g = { NULL, -1, "", "" };
 
 /* The segment's name for keys_dir; SF_ENOTFOUND if it does not exist. */
@@ -88,11 +88,16 @@ seg_name(const char *keys_dir, char real[PATH_MAX], char name[64])
 	return SF_OK;
 }
 
-/* Map the segment of keys_dir (once per process). */
+/*
+ * Map the segment of keys_dir (once per process).  Production: POSIX
+ * shared memory (tmpfs).  Dev (run_dir given): run_dir/seal.shm, which
+ * goes with the unit's state; dev keys are not wrapped, so the KEK there
+ * protects nothing.
+ */
 static int
-seg_map(const char *keys_dir, bool dev)
+seg_map(const char *keys_dir, const char *run_dir, bool dev)
 {
-	char real[PATH_MAX], name[64];
+	char real[PATH_MAX], name[64], *path = NULL;
 	struct stat st;
 	void *p;
 	int fd, rc;
@@ -106,16 +111,30 @@ seg_map(const char *keys_dir, bool dev)
 		close(g.fd);
 		g.shm = NULL;
 	}
-	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		log_err("seal: shm_open %s: %s", name, strerror(errno));
+	if (dev && run_dir != NULL) {
+		if (sf_asprintf(&path, "%s/seal.shm", run_dir) != SF_OK)
+			return SF_ENOMEM;
+		snprintf(name, 64, "%s", "");
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	} else
+		fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_err("seal: open %s: %s", path ? path : name,
+		    strerror(errno));
+		free(path);
 		return SF_ESYS;
 	}
+	if (path != NULL)
+		sf_strlcpy(g.path, path, sizeof(g.path));
+	else
+		snprintf(g.path, sizeof(g.path), "/dev/shm%s", name);
+	free(path);
 	errno = 0;
 	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1 ||
 	    (st.st_mode & 077) != 0 || st.st_uid != geteuid() ||
 	    ((size_t)st.st_size < sizeof(struct seal_shm) &&
 	    ftruncate(fd, (off_t)sizeof(struct seal_shm)) == -1)) {
-		log_err("seal: /dev/shm%s: %s", name, errno ? strerror(errno) :
+		log_err("seal: %s: %s", g.path, errno ? strerror(errno) :
 		    "not ours or open to others");
 		close(fd);
 		return SF_ESYS;
@@ -141,7 +160,6 @@ seg_map(const char *keys_dir, bool dev)
 	(void)flock(fd, LOCK_UN);
 	g.fd = fd;
 	sf_strlcpy(g.dir, real, sizeof(g.dir));
-	sf_strlcpy(g.name, name, sizeof(g.name));
 	return SF_OK;
 }
 
@@ -150,7 +168,7 @@ seal_open(const struct sf_conf *c)
 {
 	if (c == NULL || c->keys_dir == NULL)
 		return SF_EINVAL;
-	return seg_map(c->keys_dir, c->mode == SF_MODE_DEV);
+	return seg_map(c->keys_dir, c->run_dir, c->mode == SF_MODE_DEV);
 }
 
 bool
@@ -332,8 +350,9 @@ sconf_read(const char *keys_dir, struct seal_conf *s)
 	if ((rc = json_parse_strict(buf, len, &doc, &why)) != SF_OK ||
 	    json_unpack(doc, "{s:i, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:b}",
 	    "version", &version, "kdf", &kdf, "n", &n, "r", &r, "p", &p,
-	    "salt", &salt, "aead", &aead, "check", &check, "wrap", &wrap) != 0 ||
-	    version != 1 || strcmp(kdf, "scrypt") != 0 || strcmp(aead, "AES-256-GCM") != 0 ||
+	    "salt", &salt, "aead", &aead, "check", &check, "wrap", &wrap) !=
+	    0 || version != 1 || strcmp(kdf, "scrypt") != 0 ||
+	    strcmp(aead, "AES-256-GCM") != 0 ||
 	    n < 1024 || n > (1 << 22) || (n & (n - 1)) != 0 || r < 1 ||
 	    r > 32 || p < 1 || p > 16) {
 		log_err("seal: %s is not a seal configuration this version "
@@ -455,7 +474,7 @@ seal_setup(const struct sf_conf *c, const char *key, char **key_out)
 		rc = SF_ENOMEM;
 		goto out;
 	}
-	if ((rc = seg_map(c->keys_dir, dev)) != SF_OK)
+	if ((rc = seg_map(c->keys_dir, c->run_dir, dev)) != SF_OK)
 		goto out;
 	(void)flock(g.fd, LOCK_EX);
 	g.shm->wraps = dev ? 0 : 1;
@@ -499,7 +518,8 @@ seal_unseal(const struct sf_conf *c, const char *key, int64_t *retry_after,
 		    "(starflyctl init sets one)" : "cannot read seal.json";
 		return rc;
 	}
-	if ((rc = seg_map(c->keys_dir, c->mode == SF_MODE_DEV)) != SF_OK) {
+	if ((rc = seg_map(c->keys_dir, c->run_dir,
+	    c->mode == SF_MODE_DEV)) != SF_OK) {
 		*why = "cannot map the seal state";
 		goto out;
 	}
@@ -545,7 +565,8 @@ seal_seal(const struct sf_conf *c)
 
 	if (c == NULL)
 		return SF_EINVAL;
-	if ((rc = seg_map(c->keys_dir, c->mode == SF_MODE_DEV)) != SF_OK)
+	if ((rc = seg_map(c->keys_dir, c->run_dir,
+	    c->mode == SF_MODE_DEV)) != SF_OK)
 		return rc;
 	(void)flock(g.fd, LOCK_EX);
 	kek_set(NULL);
@@ -560,7 +581,7 @@ seal_dev_start(const struct sf_conf *c)
 
 	if (c == NULL || c->mode != SF_MODE_DEV)
 		return SF_EINVAL;
-	if ((rc = seg_map(c->keys_dir, true)) != SF_OK)
+	if ((rc = seg_map(c->keys_dir, c->run_dir, true)) != SF_OK)
 		return rc;
 	(void)flock(g.fd, LOCK_EX);
 	if (seal_is_sealed()) {
@@ -579,22 +600,21 @@ int
 seal_status(const struct sf_conf *c, json_t **out)
 {
 	int64_t now = sf_now();
-	char seg[80];
 	int rc;
 
 	*out = NULL;
 	if (c == NULL)
 		return SF_EINVAL;
-	if ((rc = seg_map(c->keys_dir, c->mode == SF_MODE_DEV)) != SF_OK)
+	if ((rc = seg_map(c->keys_dir, c->run_dir,
+	    c->mode == SF_MODE_DEV)) != SF_OK)
 		return rc;
-	snprintf(seg, sizeof(seg), "/dev/shm%s", g.name);
 	*out = json_pack("{s:b, s:b, s:I, s:i, s:I, s:I, s:s}",
 	    "sealed", seal_is_sealed(), "wraps_keys",
 	    seal_wraps_keys(c->keys_dir), "generation",
 	    (json_int_t)seal_generation(), "failures", (int)g.shm->failures,
 	    "retry_after", (json_int_t)(g.shm->not_before > now ?
 	    g.shm->not_before - now : 0), "changed",
-	    (json_int_t)g.shm->changed, "segment", seg);
+	    (json_int_t)g.shm->changed, "segment", g.path);
 	return *out != NULL ? SF_OK : SF_ENOMEM;
 }
 
@@ -623,7 +643,7 @@ seal_key_save(const char *keys_dir, const struct jwk *key)
 
 	if (keys_dir == NULL || key == NULL)
 		return SF_EINVAL;
-	if ((rc = seg_map(keys_dir, false)) != SF_OK)
+	if ((rc = seg_map(keys_dir, NULL, false)) != SF_OK)
 		return jose_fail(rc, "seal: cannot map the seal state of %s",
 		    keys_dir);
 	if ((rc = kek_get(kek)) != SF_OK)
@@ -667,7 +687,7 @@ seal_key_load(const char *keys_dir, const char *kid, enum jws_alg alg,
 	*out = NULL;
 	if (keys_dir == NULL || kid == NULL)
 		return SF_EINVAL;
-	if ((rc = seg_map(keys_dir, false)) != SF_OK)
+	if ((rc = seg_map(keys_dir, NULL, false)) != SF_OK)
 		return jose_fail(rc, "seal: cannot map the seal state of %s",
 		    keys_dir);
 	if ((rc = kek_get(kek)) != SF_OK)

@@ -24,5 +24,6 @@ int	ctl_seal(struct ctl *, int, char **);		/* ctl_seal.c */
 int	ctl_unseal(struct ctl *, int, char **);		/* ctl_seal.c */
 int	ctl_seal_init(struct ctl *);			/* ctl_seal.c */
 int	ctl_audit(struct ctl *, int, char **);		/* ctl_audit.c */
+int	ctl_issuers(struct ctl *, int, char **);		/* ctl_issuers.c */
 
 #endif /* CTL_H */

@@ -36,6 +36,7 @@ static const struct {
 	    "PATH...\n"
 	    "\tEvaluate a Rego query, run test_* rules like `opa test`, or "
 	    "compile only." },
+	{ "issuers", ctl_issuers, "issuers list [--json]|sync [NAME]|verify [--type URI] TOKEN" },
 	{ "seal", ctl_seal, "seal [status]\n"
 	    "\tSeal the unit now: no process can sign until unsealed.  "
 	    "status prints\n\tthe seal state as JSON." },

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy/rego.h"
 
@@ -698,6 +699,11 @@ bi_to_number(struct ev *ev, struct rv *const *args, struct rv **out)
 			s = tmp;
 			n++;
 		}
+		if (n >= 3 && n <= 9 && (strncasecmp(s, "nan", 3) == 0 ||
+		    strncasecmp(s, "inf", 3) == 0 ||
+		    strncasecmp(s, "-inf", 4) == 0))
+			return bi_type_errf(ev, "to_number: operand 1 must be a "
+			    "finite number but got %.*s", (int)n, s);
 		if ((*out = rv_num_text(A, s, n)) == NULL)
 			return bi_err(ev, "strconv.ParseFloat: parsing %.*s: "
 			    "invalid syntax", (int)(v->n > 64 ? 64 : v->n),
@@ -832,7 +838,8 @@ flatten_into(struct ev *ev, const struct rv *a, struct rv ***items,
 	if (depth > 1000)
 		return bi_err(ev, "array.flatten: nesting too deep");
 	for (i = 0; i < a->n; i++) {
-		if (a->u.a[i]->t == RV_ARR) {
+		if (a->u.a[i]->t == RV_ARR && depth == 0) {
+			/* one level only, like OPA */
 			if ((rc = flatten_into(ev, a->u.a[i], items, n, cap,
 			    depth + 1)) != SF_OK)
 				return rc;

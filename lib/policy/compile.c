@@ -1590,11 +1590,6 @@ all_safe(struct cc *cc, const struct term *t, const struct bset *safe,
 	return true;
 }
 
-static bool
-is_pattern(const struct term *t)
-{
-	return t->kind == T_VAR || t->kind == T_ARRAY || t->kind == T_OBJECT;
-}
 
 static bool
 unsafe_var(const struct term *t, const struct bset *safe,

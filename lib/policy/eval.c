@@ -65,6 +65,8 @@ struct ev {
 	size_t		 max_stack;
 	int64_t		 now_ns;
 	bool		 now_set;
+	unsigned char	 seed[32];
+	bool		 seed_set;
 	enum ev_err	 err;
 	char		 msg[400];
 	struct loc	 errloc;
@@ -151,6 +153,24 @@ ev_now_ns(struct ev *ev)
 		ev->now_set = true;
 	}
 	return ev->now_ns;
+}
+
+void
+ev_clear_error(struct ev *ev)
+{
+	ev->err = EVE_NONE;
+	ev->msg[0] = '\0';
+}
+
+const unsigned char *
+ev_seed(struct ev *ev)
+{
+	if (!ev->seed_set) {
+		if (sf_random(ev->seed, sizeof(ev->seed)) != SF_OK)
+			memset(ev->seed, 0x5a, sizeof(ev->seed));
+		ev->seed_set = true;
+	}
+	return ev->seed;
 }
 
 struct rv *

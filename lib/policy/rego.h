@@ -425,6 +425,10 @@ int	bi_err(struct ev *ev, const char *fmt, ...)
 int	bi_type_errf(struct ev *ev, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 struct arena *ev_arena(struct ev *ev);
+/* Forget a builtin error (the builtin handled it). */
+void	 ev_clear_error(struct ev *ev);
+/* 32 random bytes fixed for the evaluation (uuid.rfc4122). */
+const unsigned char *ev_seed(struct ev *ev);
 int64_t	 ev_now_ns(struct ev *ev);
 struct rv *ev_str(struct ev *ev, const char *s, size_t n);
 /* Call a Rego function value from a builtin (walk etc. do not need it). */

@@ -893,10 +893,13 @@ op_record(struct revoke_op *op, const char *key, const char *val,
 			op->result = SF_ENOTFOUND;
 			goto none;
 		}
-		time = cur.time;
+		/* Tokens issued in the lift's second or later pass: with
+		 * one-second times, a revocation and its lift in the same
+		 * second would otherwise refuse the first new token. */
+		time = cur.time < op->time ? cur.time : op->time - 1;
 		lifted = true;
 		reason = json_string_value(json_object_get(old, "reason"));
-		expires = cur.time + (op->token_ttl > 0 ? op->token_ttl : 0);
+		expires = time + (op->token_ttl > 0 ? op->token_ttl : 0);
 		if (expires <= now) {
 			/* Every token it could refuse has expired. */
 			o = json_pack("{s:s, s:I, s:s}", "op", "del",

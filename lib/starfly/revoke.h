@@ -82,11 +82,12 @@ int		 revoke_add(struct revoke_index *ix, const char *kind,
  *  REVOKE_PUT   revoke kind:id at time until expires (0: until lifted).
  *               Merged with a live entry: the later time, the later
  *               expiry (0 wins), reason/event/source of the later time.
- *  REVOKE_LIFT  lift kind:id (RISC account-enabled, compliance back):
- *               new exchanges are allowed again; tokens issued at or
- *               before the revocation stay refused until the revocation
- *               time + token_ttl, after which the entry goes.  result is
- *               SF_ENOTFOUND when there was no live, unlifted entry.
+ *  REVOKE_LIFT  lift kind:id at time (RISC account-enabled, compliance
+ *               back): new exchanges are allowed again; tokens issued at
+ *               or before the revocation (and before the lift's second)
+ *               stay refused until the revocation time + token_ttl,
+ *               after which the entry goes.  result is SF_ENOTFOUND when
+ *               there was no live, unlifted entry.
  *  REVOKE_DEL   remove the entry outright (pruning, operator);
  *               SF_ENOTFOUND when absent.
  *  REVOKE_MARK  put ns/key = val, removed again when its journal record

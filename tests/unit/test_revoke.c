@@ -192,6 +192,20 @@ journal_refresh(void)
 	    SF_EREVOKED);
 	T(revoke_check(ix, "sub", "wimse://t/a", now - 1, now + 3601, NULL) ==
 	    SF_OK);
+	/* Revoked and lifted within one second: a token of that second
+	 * passes, an older one does not. */
+	T_OK(revoke_put(st, "sub", "wimse://t/same", now, 0, "r", NULL, "t"));
+	T(revoke_lift(st, "sub", "wimse://t/same", now, 3600, "t") == SF_OK);
+	T_OK(revoke_refresh(ix, st2, now));
+	T(revoke_check(ix, "sub", "wimse://t/same", now, now, NULL) == SF_OK);
+	T(revoke_check(ix, "sub", "wimse://t/same", now - 1, now, NULL) ==
+	    SF_EREVOKED);
+	memset(ops, 0, sizeof(ops));
+	ops[0].type = REVOKE_DEL;
+	ops[0].kind = "sub";
+	ops[0].id = "wimse://t/same";
+	T_OK(revoke_commit(st, ops, 1, now));
+	T_OK(revoke_refresh(ix, st2, now));
 	/* A fresh load agrees with the incrementally refreshed index. */
 	pos = revoke_position(ix);
 	revoke_free(ix);

@@ -25,5 +25,10 @@ int	ctl_unseal(struct ctl *, int, char **);		/* ctl_seal.c */
 int	ctl_seal_init(struct ctl *);			/* ctl_seal.c */
 int	ctl_audit(struct ctl *, int, char **);		/* ctl_audit.c */
 int	ctl_issuers(struct ctl *, int, char **);		/* ctl_issuers.c */
+int	ctl_tools(struct ctl *, int, char **);		/* ctl_tools.c */
+int	ctl_revoke(struct ctl *, int, char **);		/* ctl_revoke.c */
+int	ctl_unrevoke(struct ctl *, int, char **);		/* ctl_revoke.c */
+int	ctl_revocations(struct ctl *, int, char **);	/* ctl_revoke.c */
+int	ctl_verify(struct ctl *, int, char **);		/* ctl_verify.c */
 
 #endif /* CTL_H */

@@ -48,6 +48,23 @@ static const struct {
 	    "[-f] | rotate\n"
 	    "\tCheck the hash chain and report the first broken line; "
 	    "print or follow\n\trecords; start a new file." },
+	{ "tools", ctl_tools, "tools list [--json] | get ID | add --id ID "
+	    "--resource URI [...] | add --json FILE | rm ID\n"
+	    "\tThe MCP tool registry in the store (no HTTP needed)." },
+	{ "revoke", ctl_revoke, "revoke [--jti] [--reason TEXT] [--ttl SECONDS] "
+	    "ID\n"
+	    "\tRevoke a subject (or one token by jti) in every process of "
+	    "the unit." },
+	{ "unrevoke", ctl_unrevoke, "unrevoke [--jti] [--forget] ID\n"
+	    "\tLift a revocation: new exchanges pass, tokens issued before "
+	    "stay\n\trefused; --forget removes the entry outright." },
+	{ "revocations", ctl_revocations, "revocations [--all] [--json] | "
+	    "hash | prune\n"
+	    "\tList the revocation set, print its federation hash, or drop "
+	    "expired\n\tentries." },
+	{ "verify", ctl_verify, "verify --tool ID [--htm M] [--htu U] "
+	    "[--jwks FILE] [--tool-json FILE] TOKEN|-\n"
+	    "\tThe checks of POST /v1/mcp/verify, made locally." },
 	{ "version", cmd_version, "version\n\tPrint the version." },
 	{ "help", cmd_help, "help [COMMAND]\n\tThis text." },
 };

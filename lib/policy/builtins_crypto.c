@@ -573,6 +573,7 @@ jwk_key(struct ev *ev, const struct rv *jwk)
 	EVP_PKEY	*pk = NULL;
 	BIGNUM		*n = NULL, *e = NULL, *x = NULL, *y = NULL;
 	const char	*type = NULL;
+	unsigned char	 pt[1 + 2 * 66];	/* referenced until to_param */
 
 	if (kty == NULL || kty->t != RV_STR || (bld = OSSL_PARAM_BLD_new()) ==
 	    NULL)
@@ -587,7 +588,6 @@ jwk_key(struct ev *ev, const struct rv *jwk)
 	} else if (strcmp(kty->u.s, "EC") == 0) {
 		const struct rv	*crv = rv_obj_gets(jwk, "crv");
 		const char	*group;
-		unsigned char	 pt[1 + 2 * 66];
 		int		 flen;
 
 		if (crv == NULL || crv->t != RV_STR)

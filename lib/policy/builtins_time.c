@@ -257,7 +257,7 @@ breakdown(int64_t ns, const struct zone *z, struct btime *bt)
 	int64_t	 sec = floordiv(ns, NS), days, rem;
 
 	memset(bt, 0, sizeof(*bt));
-	bt->nsec = ns - sec * NS;
+	bt->nsec = ((ns % NS) + NS) % NS;
 	zone_offset(z, sec, &bt->off, bt->abbr, sizeof(bt->abbr));
 	sec += bt->off;
 	days = floordiv(sec, 86400);

@@ -89,4 +89,15 @@ header() {
 	    tolower(substr($0,1,length(n)+1))==tolower(n)":" {sub(/^[^:]*: */,""); print; exit}'
 }
 
+# jcheck NAME JSON FILTER [jq args...]: PASS when JSON is non-empty and
+# FILTER evaluates to exactly true (never on empty or invalid input).
+jcheck() {
+	_n=$1; _j=$2; _f=$3; shift 3
+	if [ -n "$_j" ] && [ "$(printf '%s' "$_j" | jq "$@" "$_f" 2>/dev/null)" = true ]; then
+		pass "$_n"
+	else
+		fail "$_n" "$(printf '%s' "$_j" | head -c 300) !~ $_f"
+	fi
+}
+
 t_done() { [ "$T_FAILS" -eq 0 ]; }

@@ -14,7 +14,11 @@ claims_of() {
 	case $(( ${#_p} % 4 )) in 2) _p="$_p==" ;; 3) _p="$_p=" ;; esac
 	printf '%s' "$_p" | base64 -d
 }
-jqb() { printf '%s' "$HTTP_BODY" | jq -e "$@" > /dev/null 2>&1; }
+# jqb FILTER [jq args]: the last body is JSON and FILTER is exactly true.
+jqb() {
+	[ -n "$HTTP_BODY" ] &&
+	    [ "$(printf '%s' "$HTTP_BODY" | jq "$@" 2>/dev/null)" = true ]
+}
 post_json() { http POST /v1/exchange/token -H 'Content-Type: application/json' -d "$1"; }
 # err NAME STATUS CODE: the last response was STATUS with error CODE.
 err() {
@@ -39,8 +43,8 @@ expect_eq "Cache-Control no-store" "$(header Cache-Control)" "no-store"
 tok=$(printf '%s' "$HTTP_BODY" | jq -r .access_token)
 hdr=$(claims_of "$tok" 1)
 cl=$(claims_of "$tok" 2)
-check "header typ at+jwt, ES256, kid" sh -c "printf '%s' '$hdr' | jq -e '.typ == \"at+jwt\" and .alg == \"ES256\" and (.kid|length) == 43'"
-check "claims: sub, aud, iss, td, jti, client_id, scope" sh -c "printf '%s' '$cl' | jq -e --arg iss 'http://localhost:$UNIT_PORT' '.sub == \"wimse://dev.local/ns/payments/sa/api\" and .aud == \"https://api.example.com\" and .iss == \$iss and .td == \"dev.local\" and (.jti|length) == 36 and .client_id == .sub and .scope == \"read:data\" and .exp - .iat <= 300'"
+jcheck "header typ at+jwt, ES256, kid" "$hdr" '.typ == "at+jwt" and .alg == "ES256" and (.kid|length) == 43'
+jcheck "claims: sub, aud, iss, td, jti, client_id, scope" "$cl" '.sub == "wimse://dev.local/ns/payments/sa/api" and .aud == "https://api.example.com" and .iss == $iss and .td == "dev.local" and (.jti|length) == 36 and .client_id == .sub and .scope == "read:data" and .exp - .iat <= 300' --arg iss "http://localhost:$UNIT_PORT"
 kid=$(printf '%s' "$hdr" | jq -r .kid)
 http GET /v1/identity/jwks
 check "the signing kid is published" jqb --arg k "$kid" '[.keys[].kid] | index($k) != null'
@@ -113,7 +117,7 @@ esreq=$(printf '%s' "$req" | jq --arg n "$nonce" '.execution_scope = {"htm": "PO
 post_json "$esreq"
 expect_eq "execution-scoped exchange 200" "$HTTP_CODE" 200
 check "execution-scoped token lives 30 s" jqb '.expires_in <= 30'
-check "execution-scope claims" sh -c "printf '%s' '$(claims_of "$(printf '%s' "$HTTP_BODY" | jq -r .access_token)")' | jq -e --arg n '$nonce' '.htm == \"POST\" and .htu == \"https://api.example.com/pay\" and .nonce == \$n and .inp_hash == \"abc\" and .exec_act == \"pay\"'"
+jcheck "execution-scope claims" "$(claims_of "$(printf '%s' "$HTTP_BODY" | jq -r .access_token)")" '.htm == "POST" and .htu == "https://api.example.com/pay" and .nonce == $n and .inp_hash == "abc" and .exec_act == "pay"' --arg n "$nonce"
 post_json "$esreq"
 err "a replayed nonce is refused" 400 invalid_request
 # The same nonce in another process: exchange.fcgi run once as CGI.
@@ -124,7 +128,8 @@ expect_eq "nonce 2 accepted by the FastCGI workers" "$HTTP_CODE" 200
 cgi=$(printf '%s' "$esreq2" | STARFLY_CONF=$UNIT_CONF REQUEST_METHOD=POST \
     REQUEST_URI=/v1/exchange/token CONTENT_TYPE=application/json \
     CONTENT_LENGTH=$(printf '%s' "$esreq2" | wc -c) "$TOP/bin/exchange.fcgi" | tr -d '\r')
-check "the replay in another process is refused" sh -c "printf '%s' '$cgi' | head -n 1 | grep -q '^Status: 400' && printf '%s' '$cgi' | sed '1,/^\$/d' | jq -e '.error_description | test(\"nonce\")'"
+expect_eq "another process answers the replay with 400" "$(printf '%s\n' "$cgi" | head -n 1)" "Status: 400 Bad Request"
+jcheck "the replay in another process is refused" "$(printf '%s\n' "$cgi" | sed '1,/^$/d')" '.error_description | test("nonce")'
 
 # Delegation two deep, then a depth-0 refusal.
 http POST /v1/identity/agent -H 'Content-Type: application/json' \
@@ -139,14 +144,14 @@ actor=$(stub "{\"sub\":\"wimse://dev.local/ns/ops/sa/orchestrator\",\"iss\":\"x\
 post_json "$(jq -n --arg t "$agent" --arg a "$actor" --arg gt $GT --arg tt $JWT '{grant_type: $gt, subject_token: $t, subject_token_type: "urn:starfly:token-type:agent-mcp", actor_token: $a, actor_token_type: $tt, audience: "https://tool.example.com"}')"
 expect_eq "delegated exchange 200" "$HTTP_CODE" 200
 d1=$(printf '%s' "$HTTP_BODY" | jq -r .access_token)
-check "act names the actor; depth drops to 0; obo kept" sh -c "printf '%s' '$(claims_of "$d1")' | jq -e '.act.sub == \"wimse://dev.local/ns/ops/sa/orchestrator\" and .delegation_depth == 0 and .obo == [\"wimse://dev.local/agent/mcp/planner\", \"wimse://dev.local/ns/ops/sa/orchestrator\"] and .blast_radius == \"namespace\" and (.caps|sort) == [\"read\",\"search\"]'"
+jcheck "act names the actor; depth drops to 0; obo kept" "$(claims_of "$d1")" '.act.sub == "wimse://dev.local/ns/ops/sa/orchestrator" and .delegation_depth == 0 and .obo == ["wimse://dev.local/agent/mcp/planner", "wimse://dev.local/ns/ops/sa/orchestrator"] and .blast_radius == "namespace" and (.caps|sort) == ["read","search"]'
 actor2=$(stub "{\"sub\":\"wimse://dev.local/ns/ops/sa/second\",\"iss\":\"x\",\"exp\":$((now + 600))}")
 post_json "$(jq -n --arg t "$d1" --arg a "$actor2" --arg gt $GT --arg tt $JWT '{grant_type: $gt, subject_token: $t, subject_token_type: $tt, actor_token: $a, actor_token_type: $tt, audience: "https://tool.example.com"}')"
 err "depth 0 cannot delegate again" 400 invalid_request
 check "the refusal says delegation_depth" jqb '.error_description | test("delegation_depth")'
 # A token carrying act is re-issued with it.
 post_json "$(jq -n --arg t "$d1" --arg gt $GT --arg tt $JWT '{grant_type: $gt, subject_token: $t, subject_token_type: $tt, audience: "https://other.example.com"}')"
-check "act survives a re-exchange" sh -c "printf '%s' '$(claims_of "$(printf '%s' "$HTTP_BODY" | jq -r .access_token)")' | jq -e '.act.sub == \"wimse://dev.local/ns/ops/sa/orchestrator\"'"
+jcheck "act survives a re-exchange" "$(claims_of "$(printf '%s' "$HTTP_BODY" | jq -r .access_token)")" '.act.sub == "wimse://dev.local/ns/ops/sa/orchestrator"'
 
 http POST /v1/identity/agent -H 'Content-Type: application/json' -d '{"agent_name": "x", "platform": "zzz", "capabilities": ["a"]}'
 err "agent platform checked" 400 invalid_request

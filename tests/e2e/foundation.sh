@@ -11,7 +11,7 @@ pass "unit starts behind lighttpd"
 
 http GET /v1/sys/health
 expect_eq "health 200" "$HTTP_CODE" 200
-check "health body" sh -c "printf '%s' '$HTTP_BODY' | jq -e '.initialized == true and .locked == false and .mode == \"dev\" and (.unit_id|test(\"^[0-9a-f]{12}\$\")) and (.version|length) > 0'"
+jcheck "health body" "$HTTP_BODY" '.initialized == true and .locked == false and .mode == "dev" and (.unit_id|test("^[0-9a-f]{12}$")) and (.version|length) > 0'
 rid=$(header X-Request-ID)
 check "X-Request-ID is a UUID" sh -c "echo '$rid' | grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\$'"
 unit_id=$(printf '%s' "$HTTP_BODY" | jq -r .unit_id)
@@ -19,7 +19,7 @@ unit_id=$(printf '%s' "$HTTP_BODY" | jq -r .unit_id)
 http GET /v1/identity/jwks
 expect_eq "jwks 200" "$HTTP_CODE" 200
 jwks=$HTTP_BODY
-check "jwks has an ES256 P-256 signing key" sh -c "printf '%s' '$jwks' | jq -e '.keys | length >= 1 and (.[0] | .kty == \"EC\" and .crv == \"P-256\" and .alg == \"ES256\" and .use == \"sig\" and (.kid|length) == 43 and .x and .y and (has(\"d\")|not))'"
+jcheck "jwks has an ES256 P-256 signing key" "$jwks" '.keys | length >= 1 and (.[0] | .kty == "EC" and .crv == "P-256" and .alg == "ES256" and .use == "sig" and (.kid|length) == 43 and (.x|length) > 0 and (.y|length) > 0 and (has("d")|not))'
 check "jwks is cacheable" sh -c "echo '$(header Cache-Control)' | grep -q max-age"
 expect_eq "jwks content type" "$(header Content-Type)" "application/json"
 
@@ -32,12 +32,12 @@ expect_eq "CGI 404 status line" "$cgi_status" "Status: 404 Not Found"
 
 http GET /.well-known/oauth-authorization-server
 expect_eq "metadata 200" "$HTTP_CODE" 200
-check "metadata names the issuer clients use" sh -c "printf '%s' '$HTTP_BODY' | jq -e --arg i 'http://localhost:$UNIT_PORT' '.issuer == \$i and .token_endpoint == \"\(\$i)/v1/exchange/token\" and .jwks_uri == \"\(\$i)/v1/identity/jwks\" and .response_types_supported == [] and .grant_types_supported == [\"urn:ietf:params:oauth:grant-type:token-exchange\"]'"
+jcheck "metadata names the issuer clients use" "$HTTP_BODY" '.issuer == $i and .token_endpoint == "\($i)/v1/exchange/token" and .jwks_uri == "\($i)/v1/identity/jwks" and .response_types_supported == [] and .grant_types_supported == ["urn:ietf:params:oauth:grant-type:token-exchange"]' --arg i "http://localhost:$UNIT_PORT"
 
 for p in /v1/nope /v1/identity/nope /.well-known/nope /v1/sys/health/extra; do
 	http GET "$p"
 	expect_eq "404 for $p" "$HTTP_CODE" 404
-	check "404 body for $p is JSON" sh -c "printf '%s' '$HTTP_BODY' | jq -e '.error == \"not_found\" and (.error_description|length) > 0'"
+	jcheck "404 body for $p is JSON" "$HTTP_BODY" '.error == "not_found" and (.error_description|length) > 0'
 done
 
 http POST /v1/sys/health -d '{}'
@@ -46,14 +46,14 @@ expect_eq "405 Allow header" "$(header Allow)" "GET, HEAD"
 
 http GET /v1/sys/../sys/health --path-as-is
 expect_eq "400 for a dot-segment path" "$HTTP_CODE" 400
-check "400 names the problem" sh -c "printf '%s' '$HTTP_BODY' | jq -e '.error == \"invalid_request\" and (.error_description|test(\"dot-segment\"))'"
+jcheck "400 names the problem" "$HTTP_BODY" '.error == "invalid_request" and (.error_description|test("dot-segment"))'
 http GET "/v1/sys/%2e%2e/sys/health" --path-as-is
 expect_eq "400 for an encoded dot-segment" "$HTTP_CODE" 400
 
 head -c 70000 /dev/zero | tr '\0' a > "$UNIT_VAR/big"
 http POST /v1/sys/unseal -H 'Content-Type: application/json' --data-binary @"$UNIT_VAR/big"
 expect_eq "413 past the 64 KiB body cap" "$HTTP_CODE" 413
-check "413 is JSON" sh -c "printf '%s' '$HTTP_BODY' | jq -e '.error == \"invalid_request\"'"
+jcheck "413 is JSON" "$HTTP_BODY" '.error == "invalid_request"'
 
 out=$(STARFLY_URL=$UNIT_URL sh "$TOP/sandbox/init.sh")
 rc=$?

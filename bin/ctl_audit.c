@@ -109,7 +109,8 @@ audit_tail_cmd(const struct sf_conf *conf, long long count,
 	while (follow) {
 		pfd.fd = audit_follow_fd(f);
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 5000) == -1 && errno != EINTR)
+		if (poll(&pfd, 1, pfd.fd < 0 ? 250 : 5000) == -1 &&
+		    errno != EINTR)
 			break;
 		while (audit_follow_next(f, &l, &raw, &len) == SF_OK) {
 			if (wanted(types, ntypes, l.type))

@@ -33,6 +33,7 @@
 #define HEARTBEAT_NS	(5ull * 1000 * 1000 * 1000)
 #define MAX_TYPES	16
 #define SPARE_WORKERS	2
+#define POLL_MS		200	/* without inotify */
 
 struct ev_ctx {
 	struct prog	 prog;
@@ -157,7 +158,7 @@ stream(struct http_req *req, struct ev_ctx *ctx, struct audit_follow *fw,
 	uint64_t last_beat;
 	char hello[64];
 	bool wrote;
-	int n;
+	int n, wait_ms;
 
 	(void)http_add_header(req, "Cache-Control", "no-cache");
 	(void)http_add_header(req, "X-Accel-Buffering", "no");
@@ -181,8 +182,11 @@ stream(struct http_req *req, struct ev_ctx *ctx, struct audit_follow *fw,
 		pfd.fd = audit_follow_fd(fw);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		n = poll(&pfd, 1, (int)((HEARTBEAT_NS - (sf_mono_ns() -
-		    last_beat) % HEARTBEAT_NS) / 1000000) + 1);
+		wait_ms = (int)((HEARTBEAT_NS - (sf_mono_ns() - last_beat) %
+		    HEARTBEAT_NS) / 1000000) + 1;
+		if (pfd.fd < 0 && wait_ms > POLL_MS)
+			wait_ms = POLL_MS;	/* no inotify: look again soon */
+		n = poll(&pfd, 1, wait_ms);
 		if (n == -1 && errno != EINTR) {
 			log_err("events: poll: %s", strerror(errno));
 			return SF_ESYS;

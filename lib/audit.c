@@ -180,6 +180,15 @@ sb_json_str(struct sbuf *b, const char *s)
 			sb_str(b, "...");
 			break;
 		}
+		/* A run of plain printable ASCII goes in one copy. */
+		for (n = 0; i + n < len && i + n < AUDIT_FIELD_MAX &&
+		    p[i + n] >= 0x20 && p[i + n] < 0x7f && p[i + n] != '"' &&
+		    p[i + n] != '\\'; n++)
+			;
+		if (n > 0) {
+			sb_add(b, s + i, n);
+			continue;
+		}
 		n = utf8_len(p + i, len - i);
 		if (n == 0) {
 			sb_str(b, "\\ufffd");
@@ -1160,7 +1169,14 @@ audit_follow_open(const struct sf_conf *c, uint64_t after, bool from_start,
 		goto out;
 	}
 	f->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (f->ino_fd == -1 || inotify_add_watch(f->ino_fd, f->dir,
+	if (f->ino_fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+		/*
+		 * fs.inotify.max_user_instances (128 by default) is spent:
+		 * follow by polling instead (audit_follow_fd is -1).
+		 */
+		log_warn("audit: no inotify instance left (raise "
+		    "fs.inotify.max_user_instances); polling %s", f->dir);
+	} else if (f->ino_fd == -1 || inotify_add_watch(f->ino_fd, f->dir,
 	    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM) == -1) {
 		log_err("audit: inotify on %s: %s", f->dir, strerror(errno));
 		rc = SF_ESYS;
@@ -1197,7 +1213,7 @@ drain_inotify(struct audit_follow *f)
 {
 	char evbuf[4096];
 
-	while (read(f->ino_fd, evbuf, sizeof(evbuf)) > 0)
+	while (f->ino_fd != -1 && read(f->ino_fd, evbuf, sizeof(evbuf)) > 0)
 		;
 }
 

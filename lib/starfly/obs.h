@@ -153,7 +153,8 @@ void		 audit_report_clear(struct audit_report *r);
  * Follow the trail (events.fcgi, `starflyctl audit tail`) across
  * rotations, woken by inotify: lines with seq > after; with after 0,
  * every line when from_start, else only lines appended from now on.
- * audit_follow_fd is the descriptor to poll for input.
+ * audit_follow_fd is the descriptor to poll for input; -1 when no
+ * inotify instance was left, and the caller polls on a short timer.
  * audit_follow_next fills line (clear it with audit_line_clear) and
  * raw and rawlen (the line without its newline, borrowed until the next
  * call), or returns SF_ENOTFOUND when no complete line is there yet.

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -205,27 +206,38 @@ buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Make room for n more bytes (and the NUL). */
 static int
-buf_add(struct buf *b, const void *s, size_t n)
+buf_reserve(struct buf *b, size_t n)
 {
 	char *np;
 	size_t ncap;
 
-	if (n > SIZE_MAX / 2 - b->len - 1)
+	if (n > SIZE_MAX / 4 - b->len - 1)
 		return SF_ETOOBIG;
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap == 0 ? 256 : b->cap;
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		if ((np = malloc(ncap)) == NULL)
-			return SF_ENOMEM;
-		if (b->p != NULL) {
-			memcpy(np, b->p, b->len);
-			sf_freezero(b->p, b->cap);
-		}
-		b->p = np;
-		b->cap = ncap;
+	if (b->len + n + 1 <= b->cap)
+		return SF_OK;
+	ncap = b->cap == 0 ? 256 : b->cap;
+	while (ncap < b->len + n + 1)
+		ncap *= 2;
+	if ((np = malloc(ncap)) == NULL)
+		return SF_ENOMEM;
+	if (b->p != NULL) {
+		memcpy(np, b->p, b->len + 1);
+		sf_freezero(b->p, b->cap);
 	}
+	b->p = np;
+	b->cap = ncap;
+	return SF_OK;
+}
+
+static int
+buf_add(struct buf *b, const void *s, size_t n)
+{
+	int rc;
+
+	if ((rc = buf_reserve(b, n)) != SF_OK)
+		return rc;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -243,26 +255,29 @@ static int
 form_encode(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char e[3];
+	size_t n = strlen(s);
+	char *w;
 	int rc;
 
+	if ((rc = buf_reserve(b, 3 * n)) != SF_OK)
+		return rc;
+	w = b->p + b->len;
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (isalnum(c) || c == '-' || c == '.' || c == '_' ||
 		    c == '*')
-			rc = buf_add(b, s, 1);
+			*w++ = (char)c;
 		else if (c == ' ')
-			rc = buf_add(b, "+", 1);
+			*w++ = '+';
 		else {
-			e[0] = '%';
-			e[1] = hex[c >> 4];
-			e[2] = hex[c & 15];
-			rc = buf_add(b, e, 3);
+			*w++ = '%';
+			*w++ = hex[c >> 4];
+			*w++ = hex[c & 15];
 		}
-		if (rc != SF_OK)
-			return rc;
 	}
+	*w = '\0';
+	b->len = (size_t)(w - b->p);
 	return SF_OK;
 }
 
@@ -743,6 +758,63 @@ blank_outside(const char *buf, size_t len, size_t from, size_t to)
 	return c;
 }
 
+/* Whether a line of buf[from, to) sets key. */
+static bool
+sets_key(const char *buf, size_t from, size_t to, const char *key)
+{
+	size_t i = from, n = strlen(key);
+
+	while (i < to) {
+		while (i < to && (buf[i] == ' ' || buf[i] == '\t'))
+			i++;
+		if (to - i > n && memcmp(buf + i, key, n) == 0 &&
+		    (buf[i + n] == ' ' || buf[i + n] == '\t'))
+			return true;
+		while (i < to && buf[i] != '\n')
+			i++;
+		i++;
+	}
+	return false;
+}
+
+/*
+ * Keys that choose one of several ways to do a thing: a section setting
+ * any key of a group drops what the defaults set for the others.
+ */
+static void
+drop_inherited(struct client_entry *e, const char *buf, size_t from,
+    size_t to)
+{
+	static const char *const groups[][5] = {
+		{ "subject_token_file", "subject_token_env",
+		    "subject_token_stdin", "subject_token", NULL },
+		{ "actor_token_file", "actor_token_env", NULL },
+		{ "client_secret_file", "client_secret_env", NULL },
+		{ "issuer", "token_endpoint", NULL },
+	};
+	const struct conf_key *k;
+	size_t g, i;
+
+	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		for (i = 0; groups[g][i] != NULL; i++)
+			if (sets_key(buf, from, to, groups[g][i]))
+				break;
+		if (groups[g][i] == NULL)
+			continue;
+		for (i = 0; groups[g][i] != NULL; i++)
+			for (k = entry_keys; k->name != NULL; k++) {
+				if (strcmp(k->name, groups[g][i]) != 0)
+					continue;
+				if (k->type == CONF_BOOL)
+					*(bool *)((char *)e + k->offset) = false;
+				else {
+					free(*(char **)((char *)e + k->offset));
+					*(char **)((char *)e + k->offset) = NULL;
+				}
+			}
+	}
+}
+
 int
 client_load_buf(struct client *cl, const char *name, const char *buf,
     size_t len, const char *base, char **errmsg)
@@ -832,6 +904,7 @@ client_load_buf(struct client *cl, const char *name, const char *buf,
 			goto out;
 		}
 		st->line = secs[i].line;
+		drop_inherited(&st->e, buf, secs[i].from, secs[i].to);
 		if ((copy = blank_outside(buf, len, secs[i].from, secs[i].to))
 		    == NULL) {
 			rc = SF_ENOMEM;
@@ -1574,13 +1647,58 @@ struct resp {
 	bool		 toobig;
 };
 
+/*
+ * libcurl is loaded on first use (dlopen), not at program start: its
+ * dependency tree costs tens of milliseconds to map, which a cache hit of
+ * the CLI never needs.
+ */
+static struct {
+	CURLcode	 (*global_init)(long);
+	CURL		*(*easy_init)(void);
+	CURLcode	 (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode	 (*easy_perform)(CURL *);
+	CURLcode	 (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void		 (*easy_cleanup)(CURL *);
+	const char	*(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void		 (*slist_free_all)(struct curl_slist *);
+} cu;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+static char curl_why[256] = "not loaded";
 
 static void
 curl_init_once(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	static const char *const names[] = { "curl_global_init",
+	    "curl_easy_init", "curl_easy_setopt", "curl_easy_perform",
+	    "curl_easy_getinfo", "curl_easy_cleanup", "curl_easy_strerror",
+	    "curl_slist_append", "curl_slist_free_all" };
+	void **slots[] = { (void **)&cu.global_init, (void **)&cu.easy_init,
+	    (void **)&cu.easy_setopt, (void **)&cu.easy_perform,
+	    (void **)&cu.easy_getinfo, (void **)&cu.easy_cleanup,
+	    (void **)&cu.easy_strerror, (void **)&cu.slist_append,
+	    (void **)&cu.slist_free_all };
+	void *h;
+	size_t i;
+
+	if ((h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		(void)snprintf(curl_why, sizeof(curl_why), "%s", dlerror());
+		return;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((*slots[i] = dlsym(h, names[i])) == NULL) {
+			(void)snprintf(curl_why, sizeof(curl_why), "libcurl "
+			    "lacks %s", names[i]);
+			cu.global_init = NULL;
+			return;
+		}
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		(void)snprintf(curl_why, sizeof(curl_why), "curl_global_init "
+		    "failed");
+		cu.global_init = NULL;
+		return;
+	}
+	curl_why[0] = '\0';
 }
 
 static size_t
@@ -1613,7 +1731,7 @@ slist_free_secret(struct curl_slist *l)
 	for (i = l; i != NULL; i = i->next)
 		if (i->data != NULL)
 			OPENSSL_cleanse(i->data, strlen(i->data));
-	curl_slist_free_all(l);
+	cu.slist_free_all(l);
 }
 
 /*
@@ -1636,15 +1754,15 @@ http_do(const struct client_entry *e, const char *url, const struct buf *form,
 
 	memset(r, 0, sizeof(*r));
 	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_rc != CURLE_OK)
-		return seterr(err, CLIENT_ERR_NETWORK, 0, "libcurl did not "
-		    "initialise: %s", curl_easy_strerror(curl_init_rc));
-	if ((c = curl_easy_init()) == NULL)
+	if (curl_why[0] != '\0')
+		return seterr(err, CLIENT_ERR_INTERNAL, 0, "libcurl: %s",
+		    curl_why);
+	if ((c = cu.easy_init()) == NULL)
 		return SF_ENOMEM;
 	ebuf[0] = '\0';
-	h = curl_slist_append(NULL, "Accept: application/json");
+	h = cu.slist_append(NULL, "Accept: application/json");
 	if (h != NULL && form != NULL) {
-		nh = curl_slist_append(h, "Content-Type: "
+		nh = cu.slist_append(h, "Content-Type: "
 		    "application/x-www-form-urlencoded");
 		h = nh != NULL ? nh : (slist_free_secret(h), NULL);
 	}
@@ -1654,48 +1772,48 @@ http_do(const struct client_entry *e, const char *url, const struct buf *form,
 			rc = SF_ENOMEM;
 			goto out;
 		}
-		nh = curl_slist_append(h, ah.p);
+		nh = cu.slist_append(h, ah.p);
 		h = nh != NULL ? nh : (slist_free_secret(h), NULL);
 	}
 	if (h == NULL) {
 		rc = SF_ENOMEM;
 		goto out;
 	}
-	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, e->allow_http ?
+	if (cu.easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, e->allow_http ?
 	    "http,https" : "https") != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(e->timeout * 1000))
+	    cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(e->timeout * 1000))
 	    != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(e->connect_timeout * 1000)) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, CLIENT_UA) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, resp_write) !=
+	    cu.easy_setopt(c, CURLOPT_USERAGENT, CLIENT_UA) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_HTTPHEADER, h) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, resp_write) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, r) != CURLE_OK ||
-	    (e->ca_file != NULL && curl_easy_setopt(c, CURLOPT_CAINFO,
+	    cu.easy_setopt(c, CURLOPT_WRITEDATA, r) != CURLE_OK ||
+	    (e->ca_file != NULL && cu.easy_setopt(c, CURLOPT_CAINFO,
 	    e->ca_file) != CURLE_OK)) {
 		rc = seterr(err, CLIENT_ERR_NETWORK, 0, "libcurl refused an "
 		    "option");
 		goto out;
 	}
-	if (form != NULL && (curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-	    form->p) != CURLE_OK || curl_easy_setopt(c,
+	if (form != NULL && (cu.easy_setopt(c, CURLOPT_POSTFIELDS,
+	    form->p) != CURLE_OK || cu.easy_setopt(c,
 	    CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form->len) != CURLE_OK)) {
 		rc = seterr(err, CLIENT_ERR_NETWORK, 0, "libcurl refused the "
 		    "request body");
 		goto out;
 	}
-	cc = curl_easy_perform(c);
-	(void)curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+	cc = cu.easy_perform(c);
+	(void)cu.easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
 	if (cc != CURLE_OK) {
 		const char *why = ebuf[0] != '\0' ? ebuf :
-		    curl_easy_strerror(cc);
+		    cu.easy_strerror(cc);
 
 		switch (cc) {
 		case CURLE_COULDNT_CONNECT:
@@ -1743,8 +1861,8 @@ http_do(const struct client_entry *e, const char *url, const struct buf *form,
 		}
 		goto out;
 	}
-	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	(void)curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	(void)cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	(void)cu.easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
 	if (ct != NULL && (r->ctype = sf_strdup(ct)) == NULL) {
 		rc = SF_ENOMEM;
 		goto out;
@@ -1756,7 +1874,7 @@ http_do(const struct client_entry *e, const char *url, const struct buf *form,
 	rc = SF_OK;
 out:
 	if (c != NULL)
-		curl_easy_cleanup(c);
+		cu.easy_cleanup(c);
 	slist_free_secret(h);
 	buf_free(&ah);
 	if (rc != SF_OK)
@@ -2223,16 +2341,16 @@ cache_key(const struct client_entry *e, const struct buf *form,
 	return rc;
 }
 
-/* Gather the credentials of st under cl->mu; all outputs new. */
+/* The subject and actor tokens of st, under cl->mu; outputs new. */
 static int
 credentials(struct client *cl, struct entry_state *st,
     const struct client_req *req, char **subject, char **actor,
-    char **secret, struct client_error *err)
+    struct client_error *err)
 {
 	const struct client_entry *e = &st->e;
 	int rc;
 
-	*subject = *actor = *secret = NULL;
+	*subject = *actor = NULL;
 	if (req->subject_token != NULL) {
 		if (*req->subject_token == '\0')
 			return seterr(err, CLIENT_ERR_CREDENTIAL, 0,
@@ -2264,23 +2382,34 @@ credentials(struct client *cl, struct entry_state *st,
 		    actor, err);
 	else if (e->actor_token_env != NULL)
 		rc = src_env(e->actor_token_env, "actor token", actor, err);
-	if (rc != SF_OK)
-		goto fail;
-	if (e->auth != CLIENT_AUTH_NONE) {
-		if (e->client_secret_file != NULL)
-			rc = src_file(&st->secret, e->client_secret_file,
-			    "client secret", secret, err);
-		else
-			rc = src_env(e->client_secret_env, "client secret",
-			    secret, err);
-	}
 	if (rc == SF_OK)
 		return SF_OK;
 fail:
 	sf_strfree_secret(*subject);
 	sf_strfree_secret(*actor);
-	sf_strfree_secret(*secret);
-	*subject = *actor = *secret = NULL;
+	*subject = *actor = NULL;
+	return rc;
+}
+
+/* The client secret of st (new), only needed when a request is made. */
+static int
+client_secret(struct client *cl, struct entry_state *st, char **secret,
+    struct client_error *err)
+{
+	const struct client_entry *e = &st->e;
+	int rc = SF_OK;
+
+	*secret = NULL;
+	if (e->auth == CLIENT_AUTH_NONE)
+		return SF_OK;
+	pthread_mutex_lock(&cl->mu);
+	if (e->client_secret_file != NULL)
+		rc = src_file(&st->secret, e->client_secret_file,
+		    "client secret", secret, err);
+	else
+		rc = src_env(e->client_secret_env, "client secret", secret,
+		    err);
+	pthread_mutex_unlock(&cl->mu);
 	return rc;
 }
 
@@ -2319,7 +2448,7 @@ client_token(struct client *cl, const char *ref, const struct client_req *req,
 	rc = entry_copy(&e, &st->e);
 	if (rc == SF_OK) {
 		have_entry = true;
-		rc = credentials(cl, st, req, &subject, &actor, &secret, err);
+		rc = credentials(cl, st, req, &subject, &actor, err);
 	}
 	if (rc == SF_OK && e.token_endpoint == NULL && st->endpoint != NULL &&
 	    st->endpoint_exp > now &&
@@ -2376,6 +2505,8 @@ client_token(struct client *cl, const char *ref, const struct client_req *req,
 		rc = SF_ENOMEM;
 		goto out;
 	}
+	if ((rc = client_secret(cl, st, &secret, err)) != SF_OK)
+		goto out;
 	if (req->exec != NULL) {
 		if ((rc = exec_scope(req->exec, &xjson, &nonce, &ihash, err)) !=
 		    SF_OK || (rc = form_param(&form, "execution_scope", xjson))

@@ -288,7 +288,9 @@ st "$W/unit.conf" api
 rc_is "unit: starfly-token api exits 0" 0
 t1=$OUT
 c1=$(claims "$t1")
-check "unit: an ES256 at+jwt for the audience, issued by the unit, subject from the file" \
+h1=$(b64url_d "$(printf '%s' "$t1" | cut -d. -f1)")
+check "unit: the token's header is typ at+jwt, alg ES256" sh -c "printf '%s' '$h1' | jq -e '.typ == \"at+jwt\" and .alg == \"ES256\"'"
+check "unit: a token for the audience, issued by the unit, subject from the file" \
     sh -c "printf '%s' '$c1' | jq -e --arg iss 'http://localhost:$UNIT_PORT' '.aud == \"https://api.example.com\" and .iss == \$iss and .sub == \"wimse://dev.local/ns/default/sa/agent-one\" and .scope == \"read:data\"'"
 st "$W/unit.conf" -v api
 expect_eq "unit: second call returns the cached token" "$OUT" "$t1"

@@ -350,6 +350,23 @@ test_config(void)
 	T(client_entry_find(cl, "nope") == NULL);
 	client_free(cl);
 
+	/* A section's own subject source / endpoint replaces the default's. */
+	cl = load("subject_token_file /run/tok\nissuer https://as.example\n"
+	    "client_secret_env S\nauth client_secret_post\nclient_id c\n"
+	    "[a]\nsubject_token_env T\ntoken_endpoint https://as.example/t\n"
+	    "client_secret_file s\n[b]\n");
+	T(cl != NULL);
+	a = client_entry_find(cl, "a");
+	b = client_entry_find(cl, "b");
+	T(a->subject_token_file == NULL && a->issuer == NULL &&
+	    a->client_secret_env == NULL);
+	T_EQ_STR(a->subject_token_env, "T");
+	T(strncmp(a->client_secret_file, tmpdir, strlen(tmpdir)) == 0 &&
+	    strcmp(a->client_secret_file + strlen(tmpdir), "/s") == 0);
+	T_EQ_STR(b->subject_token_file, "/run/tok");
+	T_EQ_STR(b->issuer, "https://as.example");
+	client_free(cl);
+
 	e = load_err("token_endpoint https://x.example/t\n[a]\nbogus 1\n");
 	T(e != NULL && strstr(e, "t.conf:3:") != NULL &&
 	    strstr(e, "bogus") != NULL);
@@ -1065,6 +1082,26 @@ test_client_add(void)
 	client_free(cl);
 }
 
+static void
+test_example(void)
+{
+	struct client *cl = NULL;
+	char *msg = NULL;
+	int rc;
+
+	T_OK(client_new(&cl));
+	rc = client_load(cl, "etc/client.conf.example", &msg);
+	if (rc != SF_OK)
+		fprintf(stderr, "%s\n", msg ? msg : "?");
+	free(msg);
+	T(rc == SF_OK);
+	T(client_count(cl) >= 5);
+	T(client_entry_find(cl, "graph") != NULL &&
+	    client_entry_find(cl, "graph")->subject_token_stdin &&
+	    client_entry_find(cl, "graph")->subject_token_file == NULL);
+	client_free(cl);
+}
+
 int
 main(void)
 {
@@ -1077,6 +1114,11 @@ main(void)
 		return 1;
 	}
 	RUN(test_config);
+	if (access("etc/client.conf.example", R_OK) == 0)
+		RUN(test_example);
+	else
+		printf("SKIP client: test_example: run from the repository "
+		    "root\n");
 	RUN(test_form_and_auth);
 	RUN(test_cache);
 	RUN(test_margin);

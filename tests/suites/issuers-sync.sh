@@ -2,11 +2,13 @@
 # issuers-sync.sh - `starflyctl issuers sync|list|verify` against a real
 # HTTP server on 127.0.0.1 (busybox httpd, else python3 -m http.server):
 # a JWKS URL, OIDC discovery, a SPIFFE bundle endpoint; the fetched keys
-# land in the store and tokens signed with them then verify.  The keys
-# are a real RS256 keyring made by a second unit's `starflyctl init`;
-# tokens are signed with openssl.  Refusals: HTTP errors, a discovery
-# document naming another issuer, non-JSON and oversized documents,
-# plain http to a non-loopback host, syncing a file-based issuer.
+# land in the store and tokens signed with them then verify.  The remote
+# issuer's key is a real RSA key made by openssl, which also signs the
+# tokens.  Refusals: HTTP errors, a discovery document naming another
+# issuer, non-JSON and oversized documents, plain http to a non-loopback
+# host, syncing a file-based issuer.  The unit runs in dev mode (its seal
+# state stays in its own directory); tokens of configured issuers are
+# validated exactly as in production there.
 . "$(dirname "$0")/../lib.sh"
 cd "$TOP" || exit 1
 CTL=$TOP/bin/starflyctl
@@ -26,30 +28,26 @@ trap cleanup EXIT
 
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
-mkdir -p "$W/www/.well-known" "$W/www/disc2/.well-known" "$W/unit/etc/issuers.d" "$W/signer"
+mkdir -p "$W/www/.well-known" "$W/www/disc2/.well-known" "$W/unit/etc/issuers.d"
 
-# The unit under test (production mode) and a second unit whose RS256
-# keyring plays the remote issuer.
 cat > "$W/unit/starfly.conf" <<EOF
-mode		production
+mode		dev
 issuer		https://starfly.test
 state_dir	$W/unit/var
 etc_dir		$W/unit/etc
 EOF
-cat > "$W/signer/starfly.conf" <<EOF
-mode		production
-issuer		https://signer.test
-state_dir	$W/signer/var
-signing_alg	RS256
-EOF
 U="$CTL --config $W/unit/starfly.conf"
 $U init > /dev/null 2>&1 || { fail "unit init"; exit 1; }
-"$CTL" --config "$W/signer/starfly.conf" init > /dev/null 2>&1 ||
-    { fail "signer init"; exit 1; }
-PUB=$(ls "$W"/signer/var/keys/public/*.jwk | head -n 1)
-KID=$(jq -r .kid "$PUB")
-PEM=$W/signer/var/keys/private/$KID.pem
-[ -f "$PEM" ] || { fail "signer key" "no $PEM"; exit 1; }
+
+# The remote issuer's RS256 key and its JWK.
+PEM=$W/signer.pem
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PEM" \
+    2> /dev/null || { fail "openssl genpkey"; exit 1; }
+N=$(openssl rsa -in "$PEM" -noout -modulus | sed 's/^Modulus=//' |
+    basenc --base16 -d | basenc --base64url | tr -d '=\n')
+KID=remote-rsa-1
+PUB=$W/pub.jwk
+printf '{"kty":"RSA","n":"%s","e":"AQAB","kid":"%s","alg":"RS256"}' "$N" "$KID" > "$PUB"
 jq -c '{keys: [.]}' "$PUB" > "$W/www/jwks.json"
 jq -c '{keys: [. + {use: "jwt-svid"}], spiffe_sequence: 3}' "$PUB" > "$W/www/bundle.json"
 printf '{"issuer":"%s","jwks_uri":"%s/jwks.json"}' "$BASE" "$BASE" \

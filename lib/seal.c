@@ -39,7 +39,7 @@
 #include "starfly.h"
 #include "jose_int.h"
 
-#define SEAL_MAGIC	0x534653454131ull	/* "SFSEA1" */
+#define SEAL_MAGIC	0x534653454132ull	/* "SFSEA2" */
 #define SEAL_JSON	"seal.json"
 #define SEAL_FILE_MAGIC	"SFSEAL1\n"
 #define SEAL_N		32768
@@ -62,7 +62,7 @@ struct seal_shm {
 	uint32_t	 wraps;
 	uint64_t	 gen;		/* odd while the KEK changes */
 	uint32_t	 failures;
-	int64_t		 not_before;	/* next unseal try, Unix time */
+	uint64_t	 not_before;	/* next unseal try, CLOCK_MONOTONIC ns */
 	int64_t		 changed;
 	unsigned char	 kek[KEK_LEN];
 };
@@ -504,7 +504,7 @@ seal_unseal(const struct sf_conf *c, const char *key, int64_t *retry_after,
 {
 	unsigned char kek[KEK_LEN];
 	struct seal_conf s;
-	int64_t now = sf_now(), delay;
+	uint64_t now = sf_mono_ns(), delay;
 	int rc;
 
 	*retry_after = 0;
@@ -525,7 +525,8 @@ seal_unseal(const struct sf_conf *c, const char *key, int64_t *retry_after,
 	}
 	(void)flock(g.fd, LOCK_EX);
 	if (g.shm->not_before > now) {
-		*retry_after = g.shm->not_before - now;
+		*retry_after = (int64_t)((g.shm->not_before - now +
+		    999999999u) / 1000000000u);
 		*why = "too many wrong unseal keys; wait before trying again";
 		rc = SF_ELIMIT;
 		goto unlock;
@@ -534,10 +535,10 @@ seal_unseal(const struct sf_conf *c, const char *key, int64_t *retry_after,
 	if (rc == SF_EDENIED) {
 		g.shm->failures++;
 		if (g.shm->failures >= 3) {
-			delay = (int64_t)1 << (g.shm->failures - 3 > 6 ? 6 :
+			delay = 1ull << (g.shm->failures - 3 > 6 ? 6 :
 			    g.shm->failures - 3);
 			g.shm->not_before = now + (delay > MAX_DELAY ?
-			    MAX_DELAY : delay);
+			    MAX_DELAY : delay) * 1000000000u;
 		}
 		*why = "wrong unseal key";
 		goto unlock;
@@ -599,7 +600,7 @@ seal_dev_start(const struct sf_conf *c)
 int
 seal_status(const struct sf_conf *c, json_t **out)
 {
-	int64_t now = sf_now();
+	uint64_t now = sf_mono_ns();
 	int rc;
 
 	*out = NULL;
@@ -613,7 +614,8 @@ seal_status(const struct sf_conf *c, json_t **out)
 	    seal_wraps_keys(c->keys_dir), "generation",
 	    (json_int_t)seal_generation(), "failures", (int)g.shm->failures,
 	    "retry_after", (json_int_t)(g.shm->not_before > now ?
-	    g.shm->not_before - now : 0), "changed",
+	    (g.shm->not_before - now + 999999999u) / 1000000000u : 0),
+	    "changed",
 	    (json_int_t)g.shm->changed, "segment", g.path);
 	return *out != NULL ? SF_OK : SF_ENOMEM;
 }

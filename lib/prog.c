@@ -33,7 +33,8 @@ prog_init(struct prog *p, const char *name, int *argc, char **argv)
 	}
 	log_init(name, p->conf->use_syslog,
 	    (enum sf_loglevel)p->conf->log_level);
-	return SF_OK;
+	/* --user, --sandbox: own user, Landlock, seccomp (lib/sandbox.c). */
+	return sandbox_prog(p, argc, argv);
 }
 
 void

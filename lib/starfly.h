@@ -146,5 +146,6 @@ void		 log_msg(enum sf_loglevel level, const char *fmt, ...)
 #include "starfly/client.h"
 #include "starfly/seal.h"
 #include "starfly/clientreg.h"
+#include "starfly/sandbox.h"
 
 #endif /* STARFLY_H */

@@ -13,6 +13,8 @@
 #    files, rotation of the subject token file, execution-scoped tokens,
 #    the unit's own error surfaced as is.
 # 4. Secrets never on a command line (/proc/PID/cmdline) or in logs.
+# 5. A production unit: RS256 service-account tokens, a confidential
+#    client (basic, post, wrong secret), policy obligations.
 . "$(dirname "$0")/../lib.sh"
 cd "$TOP" || exit 1
 TOK=$TOP/bin/starfly-token
@@ -52,6 +54,25 @@ rc_is() {
 	if [ "$RC" = "$2" ]; then pass "$1"
 	else fail "$1" "exit $RC, want $2; stderr: $ERR"; fi
 }
+# same NAME A B / differ NAME A B: two non-empty values, equal / not.
+same() {
+	if [ -n "$2" ] && [ "$2" = "$3" ]; then pass "$1"
+	else fail "$1" "got '$2', want '$3' (non-empty)"; fi
+}
+differ() {
+	if [ -n "$2" ] && [ -n "$3" ] && [ "$2" != "$3" ]; then pass "$1"
+	else fail "$1" "got '$2' and '$3' (want two different non-empty values)"; fi
+}
+# absent NAME FILE SECRET...: PASS when no SECRET (each non-empty) is in FILE.
+absent() {
+	_n=$1 _f=$2
+	shift 2
+	for _s in "$@"; do
+		if [ -z "$_s" ]; then fail "$_n" "nothing to look for (an earlier step failed)"; return; fi
+		if grep -qF -e "$_s" "$_f"; then fail "$_n" "found in $_f"; return; fi
+	done
+	pass "$_n"
+}
 # wait_file FILE: up to 10 s.
 wait_file() {
 	_i=0
@@ -72,6 +93,7 @@ else
 	else
 		AP=$(cat "$W/as/port")
 		AURL=http://127.0.0.1:$AP
+		as_stats() { curl -s --max-time 5 "$AURL/_stats"; }
 		cat > "$W/as.conf" <<EOF
 # Defaults for every entry: the test AS, discovered from its issuer.
 issuer		$AURL
@@ -120,24 +142,24 @@ EOF
 		at=$OUT
 		intro=$(curl -s --max-time 5 -u "agent-basic:$(cat "$W/as/basic.secret")" \
 		    "$AURL/token/introspection" --data-urlencode "token=$at")
-		check "interop: the token introspects active for the subject, scope and audience (RFC 7662)" \
-		    sh -c "printf '%s' '$intro' | jq -e '.active == true and .client_id == \"agent-basic\" and .scope == \"crm:read\" and .subject == \"agent-7\" and .audience == \"https://crm.example\"'"
-		check "interop: discovery fell back to openid-configuration; extra parameter sent; Basic auth" \
-		    sh -c "curl -s '$AURL/_stats' | jq -e '.token == 1 and .last_requested_token_use == \"on_behalf_of\" and .last_auth == \"basic\"'"
+		jcheck "interop: the token introspects active for the subject, scope and audience (RFC 7662)" \
+		    "$intro" '.active == true and .client_id == "agent-basic" and .scope == "crm:read" and .subject == "agent-7" and .audience == "https://crm.example"'
+		jcheck "interop: discovery fell back to openid-configuration; extra parameter sent; Basic auth" \
+		    "$(as_stats)" '.token == 1 and .last_requested_token_use == "on_behalf_of" and .last_auth == "basic"'
 		st "$W/as.conf" crm
-		expect_eq "interop: second call is served from the cache" "$OUT" "$at"
-		check "interop: second call made no request" sh -c "curl -s '$AURL/_stats' | jq -e '.token == 1'"
+		same "interop: second call is served from the cache" "$OUT" "$at"
+		jcheck "interop: second call made no request" "$(as_stats)" '.token == 1'
 		st "$W/as.conf" --json crm
-		check "interop: --json says cached, with issued_token_type and expires_in" \
-		    sh -c "printf '%s' '$OUT' | jq -e '.cached == true and .issued_token_type == \"urn:ietf:params:oauth:token-type:access_token\" and .expires_in > 500 and .scope == \"crm:read\"'"
+		jcheck "interop: --json says cached, with issued_token_type and expires_in" \
+		    "$OUT" '.cached == true and .issued_token_type == "urn:ietf:params:oauth:token-type:access_token" and .expires_in > 500 and .scope == "crm:read"'
 
 		AS_POST_SECRET=$(cat "$W/as/post.secret") st "$W/as.conf" crm-post
 		rc_is "interop: client_secret_post with the secret from the environment" 0
-		check "interop: client_secret_post sends no Authorization header" sh -c "curl -s '$AURL/_stats' | jq -e '.token == 2 and .last_auth == \"none\"'"
+		jcheck "interop: client_secret_post sends no Authorization header" "$(as_stats)" '.token == 2 and .last_auth == "none"'
 		intro=$(curl -s --max-time 5 -u "agent-basic:$(cat "$W/as/basic.secret")" \
 		    "$AURL/token/introspection" --data-urlencode "token=$OUT")
-		check "interop: the post client's token has both scopes" \
-		    sh -c "printf '%s' '$intro' | jq -e '.active == true and .client_id == \"agent-post\" and .scope == \"crm:read crm:write\"'"
+		jcheck "interop: the post client's token has both scopes" \
+		    "$intro" '.active == true and .client_id == "agent-post" and .scope == "crm:read crm:write"'
 
 		AS_WRONG_SECRET=not-the-secret st "$W/as.conf" crm-wrong-secret
 		rc_is "interop: wrong client secret exits 1" 1
@@ -150,7 +172,7 @@ EOF
 		rc_is "interop: an expired subject token exits 1" 1
 		check "interop: invalid_request with the server's reason" \
 		    grep -q 'HTTP 400 invalid_request: subject_token: .*exp' "$W/stderr"
-		check "interop: failures are not cached" sh -c "curl -s '$AURL/_stats' | jq -e '.token == 5'"
+		jcheck "interop: failures are not cached" "$(as_stats)" '.token == 5'
 
 		# Rotation: a new subject token in the file means a new token.
 		cp "$W/as/subject2.jwt" "$W/as/subject.jwt.new"
@@ -158,15 +180,15 @@ EOF
 		st "$W/as.conf" crm
 		intro=$(curl -s --max-time 5 -u "agent-basic:$(cat "$W/as/basic.secret")" \
 		    "$AURL/token/introspection" --data-urlencode "token=$OUT")
-		check "interop: a rotated subject token file is exchanged anew" \
-		    sh -c "printf '%s' '$intro' | jq -e '.active == true and .subject == \"agent-8\"'"
+		jcheck "interop: a rotated subject token file is exchanged anew" \
+		    "$intro" '.active == true and .subject == "agent-8"'
 
 		# Subject token from stdin and from the environment (overrides).
 		OUT=$("$TOK" --config "$W/as.conf" --no-cache --subject-token-stdin crm < "$W/as/subject.jwt" 2>>"$W/all-stderr")
 		check "interop: --subject-token-stdin" test -n "$OUT"
 		ST=$(cat "$W/as/subject.jwt") st "$W/as.conf" --no-cache --subject-token-env ST crm
 		rc_is "interop: --subject-token-env" 0
-		check "interop: --no-cache made a request each time" sh -c "curl -s '$AURL/_stats' | jq -e '.token == 8'"
+		jcheck "interop: --no-cache made a request each time" "$(as_stats)" '.token == 8'
 
 		# 2. Error paths (the test server's /html and /hang routes).
 		cat > "$W/err.conf" <<EOF
@@ -241,8 +263,8 @@ EOF
 		else
 			pass "secrets: /proc/PID/cmdline holds no secret ($cmdline)"
 		fi
-		check "secrets: no subject token, client secret or access token on stderr" \
-		    sh -c "! grep -qF -e '$subj' -e '$(cat "$W/as/basic.secret")' -e '$(cat "$W/as/post.secret")' -e '$at' '$W/all-stderr'"
+		absent "secrets: no subject token, client secret or access token on stderr" "$W/all-stderr" \
+		    "$subj" "$(cat "$W/as/basic.secret")" "$(cat "$W/as/post.secret")" "$at"
 		check "secrets: the CLI has no option taking a secret value" \
 		    sh -c "! '$TOK' --help | grep -Eiq -e '--(subject-token|client-secret|secret|token)[ =]'"
 	fi
@@ -289,43 +311,44 @@ rc_is "unit: starfly-token api exits 0" 0
 t1=$OUT
 c1=$(claims "$t1")
 h1=$(b64url_d "$(printf '%s' "$t1" | cut -d. -f1)")
-check "unit: the token's header is typ at+jwt, alg ES256" sh -c "printf '%s' '$h1' | jq -e '.typ == \"at+jwt\" and .alg == \"ES256\"'"
-check "unit: a token for the audience, issued by the unit, subject from the file" \
-    sh -c "printf '%s' '$c1' | jq -e --arg iss 'http://localhost:$UNIT_PORT' '.aud == \"https://api.example.com\" and .iss == \$iss and .sub == \"wimse://dev.local/ns/default/sa/agent-one\" and .scope == \"read:data\"'"
+jcheck "unit: the token's header is typ at+jwt, alg ES256" "$h1" '.typ == "at+jwt" and .alg == "ES256"'
+jcheck "unit: a token for the audience, issued by the unit, subject from the file" \
+    "$c1" '.aud == "https://api.example.com" and .iss == $iss and .sub == "wimse://dev.local/ns/default/sa/agent-one" and .scope == "read:data"' --arg iss "http://localhost:$UNIT_PORT"
 st "$W/unit.conf" -v api
-expect_eq "unit: second call returns the cached token" "$OUT" "$t1"
+same "unit: second call returns the cached token" "$OUT" "$t1"
 check "unit: -v says it came from the cache" grep -q 'cached token' "$W/stderr"
 check "unit: cache directory 0700, token file 0600" \
     sh -c "[ \"\$(stat -c %a '$W/cache')\" = 700 ] && [ \"\$(stat -c %a '$W/cache/api')\" = 700 ] && [ \"\$(stat -c %a '$W/cache/api/'*)\" = 600 ]"
 st "$W/unit.conf" --no-cache api
-check "unit: --no-cache exchanges again (new jti)" sh -c "[ '$OUT' != '$t1' ] && [ \"\$(printf '%s' '$(claims "$OUT")' | jq -r .jti)\" != \"\$(printf '%s' '$c1' | jq -r .jti)\" ]"
+differ "unit: --no-cache exchanges again (new jti)" "$(claims "$OUT" | jq -r .jti)" "$(printf '%s' "$c1" | jq -r .jti)"
 st "$W/unit.conf" api
-expect_eq "unit: --no-cache did not replace the cached token" "$OUT" "$t1"
+same "unit: --no-cache did not replace the cached token" "$OUT" "$t1"
 st "$W/unit.conf" --invalidate api api
-check "unit: --invalidate REF then REF gets a new token" sh -c "[ '$RC' = 0 ] && [ '$OUT' != '$t1' ]"
+rc_is "unit: --invalidate REF REF exits 0" 0
+differ "unit: --invalidate REF then REF gets a new token" "$OUT" "$t1"
 t2=$OUT
 st "$W/unit.conf" pay
-tp=$OUT
+check "unit: a second entry has its own cache directory" test -d "$W/cache/pay"
 st "$W/unit.conf" --invalidate pay
 check "unit: --invalidate alone prints nothing and removes REF's files only" \
     sh -c "[ '$RC' = 0 ] && [ -z '$OUT' ] && [ ! -e '$W/cache/pay' ] && [ -d '$W/cache/api' ]"
 st "$W/unit.conf" api
-expect_eq "unit: invalidating another entry keeps this one" "$OUT" "$t2"
+same "unit: invalidating another entry keeps this one" "$OUT" "$t2"
 st "$W/unit.conf" --flush
 check "unit: --flush empties the cache" sh -c "[ '$RC' = 0 ] && [ -z \"\$(ls '$W/cache')\" ]"
 st "$W/unit.conf" api
-check "unit: after --flush a new token" test "$OUT" != "$t2"
+differ "unit: after --flush a new token" "$OUT" "$t2"
 st "$W/unit.conf" nomargin
 n1=$OUT
 st "$W/unit.conf" nomargin
-check "unit: a token with no more than the margin left is not reused" test "$OUT" != "$n1"
+differ "unit: a token with no more than the margin left is not reused" "$OUT" "$n1"
 
 # Rotation of the subject token file.
 stub "{\"sub\":\"agent-two\",\"iss\":\"https://k8s.example\",\"exp\":$((now + 3600))}" > "$W/unit-subject.new"
 mv "$W/unit-subject.new" "$W/unit-subject"
 st "$W/unit.conf" api
-check "unit: a rotated subject token file gives a token for the new subject" \
-    sh -c "printf '%s' '$(claims "$OUT")' | jq -e '.sub == \"wimse://dev.local/ns/default/sa/agent-two\"'"
+jcheck "unit: a rotated subject token file gives a token for the new subject" \
+    "$(claims "$OUT")" '.sub == "wimse://dev.local/ns/default/sa/agent-two"'
 
 # The unit's own error, as is.
 st "$W/unit.conf" bad
@@ -345,16 +368,116 @@ st "$W/unit.conf" --json --htm POST --htu https://pay.example.com/v1/charge --bo
 rc_is "unit: execution-scoped exchange exits 0" 0
 x1=$OUT
 xc=$(claims "$(printf '%s' "$x1" | jq -r .access_token)")
-check "unit: execution-scoped token carries htm, htu, nonce, inp_hash of the body" \
-    sh -c "printf '%s' '$xc' | jq -e --arg h '$want' --arg n \"\$(printf '%s' '$x1' | jq -r .nonce)\" '.htm == \"POST\" and .htu == \"https://pay.example.com/v1/charge\" and .inp_hash == \$h and .nonce == \$n and .exec_act == \"charge\"'"
-check "unit: execution-scoped token lives 30 s at most" sh -c "printf '%s' '$xc' | jq -e '.exp - .iat <= 30'"
+n1=$(printf '%s' "$x1" | jq -r .nonce)
+jcheck "unit: execution-scoped token carries htm, htu, nonce, inp_hash of the body" \
+    "$xc" '.htm == "POST" and .htu == "https://pay.example.com/v1/charge" and .inp_hash == $h and .nonce == $n and .exec_act == "charge"' \
+    --arg h "$want" --arg n "$n1"
+jcheck "unit: execution-scoped token lives 30 s at most" "$xc" '.exp - .iat <= 30'
 st "$W/unit.conf" --json --htm POST --htu https://pay.example.com/v1/charge --body-file - pay < "$W/body.json"
-check "unit: the same call again gets a fresh nonce and a new token (never cached)" \
-    sh -c "[ \"\$(printf '%s' '$OUT' | jq -r .nonce)\" != \"\$(printf '%s' '$x1' | jq -r .nonce)\" ] && printf '%s' '$OUT' | jq -e --arg h '$want' '.cached == false and .inp_hash == \$h'"
+jcheck "unit: the same call again gets a fresh nonce and a new token (never cached)" \
+    "$OUT" '.cached == false and .inp_hash == $h and (.nonce | length) == 22 and .nonce != $n' \
+    --arg h "$want" --arg n "$n1"
 
-check "secrets: the unit's log holds neither subject token nor issued token" \
-    sh -c "! grep -qF -e '$(cat "$W/unit-subject")' -e '$t1' '$UNIT_VAR/unit.log'"
-check "secrets: nothing secret on the CLI's stderr" \
-    sh -c "! grep -qF -e '$(cat "$W/unit-subject")' -e '$t1' -e '$t2' '$W/all-stderr'"
+absent "secrets: the unit's log holds neither subject token nor issued token" "$UNIT_VAR/unit.log" \
+    "$(cat "$W/unit-subject")" "$t1"
+absent "secrets: nothing secret on the CLI's stderr" "$W/all-stderr" \
+    "$(cat "$W/unit-subject")" "$t1" "$t2"
+unit_stop
+
+# ---------------------------------------------------------------------
+# 5. A production unit: real RS256 Kubernetes credentials (npm jose),
+#    a confidential client in clients.d, a Rego policy with obligations.
+if ! command -v node > /dev/null || [ ! -d tests/node/node_modules/jose ]; then
+	skip "production unit" "node or tests/node/node_modules absent (make deps)"
+	t_done
+	exit
+fi
+P=$W/prod
+mkdir -p "$P/keys" "$P/etc/issuers.d" "$P/etc/clients.d" "$P/policy"
+(cd tests/node && node mint.mjs keys "$P/keys") || { fail "prod: jose keys"; t_done; exit; }
+mint() { (cd tests/node && node mint.mjs sign "$P/keys" RS256 rs256-test-1 "$1"); }
+cat > "$P/etc/issuers.d/k8s.conf" <<CONF
+issuer		https://k8s.cluster.test
+kind		kubernetes
+trust_domain	cluster.test
+jwks_file	$P/keys/rs256.jwks
+algorithms	RS256
+CONF
+head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$P/client.secret"
+cat > "$P/etc/clients.d/agent.conf" <<CONF
+client_id	agent-prod
+secret_sha256	$(tr -d '\n' < "$P/client.secret" | sha256sum | cut -d' ' -f1)
+auth_methods	client_secret_basic client_secret_post
+CONF
+cat > "$P/policy/exchange.rego" <<'REGO'
+package starfly.exchange
+
+import rego.v1
+
+default allow := false
+
+allow if input.subject.trust_domain == "cluster.test"
+
+reason := "untrusted trust domain" if not allow
+
+claims := {"scope": "read:data write:data", "ttl": 120}
+REGO
+STARFLY_MODE=production STARFLY_ETC=$P/etc STARFLY_POLICY=$P/policy unit_start ||
+    { fail "prod: production unit starts"; t_done; exit; }
+now=$(date +%s)
+sa() {	# SUB IAT EXP
+	mint "{\"iss\":\"https://k8s.cluster.test\",\"sub\":\"system:serviceaccount:$1\",\"aud\":[\"starfly\"],\"iat\":$2,\"exp\":$3}"
+}
+sa payments:api "$now" $((now + 600)) > "$P/sa-token"
+cat > "$W/prod.conf" <<CONF
+issuer		http://localhost:$UNIT_PORT
+allow_http	yes
+subject_token_file prod/sa-token
+client_id	agent-prod
+audience	https://api.example.com
+scope		"read:data delete:all"
+[basic]
+auth		client_secret_basic
+client_secret_file prod/client.secret
+[post]
+auth		client_secret_post
+client_secret_env PROD_SECRET
+[wrong]
+auth		client_secret_basic
+client_secret_env PROD_WRONG
+CONF
+st "$W/prod.conf" --json basic
+rc_is "prod: client_secret_basic exchange of an RS256 service-account token" 0
+pt=$(printf '%s' "$OUT" | jq -r .access_token)
+jcheck "prod: granted scope is the policy's intersection, lifetime its ttl" \
+    "$OUT" '.scope == "read:data" and .expires_in <= 120 and .expires_in > 100 and .cached == false'
+jcheck "prod: the token names the Kubernetes subject and the client" \
+    "$(claims "$pt")" '.sub == "wimse://cluster.test/ns/payments/sa/api" and .client_id == "agent-prod" and .aud == "https://api.example.com"'
+st "$W/prod.conf" basic
+same "prod: second call is served from the cache" "$OUT" "$pt"
+PROD_SECRET=$(cat "$P/client.secret") st "$W/prod.conf" post
+rc_is "prod: client_secret_post" 0
+PROD_WRONG=not-the-secret st "$W/prod.conf" wrong
+rc_is "prod: a wrong client secret exits 1" 1
+direct=$(curl -s --max-time 10 -u agent-prod:not-the-secret "$UNIT_URL/v1/exchange/token" \
+    --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
+    --data-urlencode "subject_token@$P/sa-token" \
+    --data-urlencode subject_token_type=urn:ietf:params:oauth:token-type:jwt \
+    --data-urlencode audience=https://api.example.com | jq -r '"\(.error): \(.error_description)"')
+check "prod: invalid_client surfaced as the unit sent it ($direct)" \
+    grep -qF "oauth: HTTP 401 $direct" "$W/stderr"
+sa billing:worker "$now" $((now + 600)) > "$P/sa-token.new"
+mv "$P/sa-token.new" "$P/sa-token"
+st "$W/prod.conf" basic
+jcheck "prod: a rotated service-account token is exchanged anew" \
+    "$(claims "$OUT")" '.sub == "wimse://cluster.test/ns/billing/sa/worker"'
+sa a:b $((now - 7200)) $((now - 3600)) > "$P/sa-token"
+st "$W/prod.conf" basic
+rc_is "prod: an expired service-account token exits 1" 1
+check "prod: the unit's reason is shown" grep -q 'oauth: HTTP 400 invalid_request: .*expire' "$W/stderr"
+absent "prod secrets: the unit's log holds no client secret or issued token" "$UNIT_VAR/unit.log" \
+    "$(cat "$P/client.secret")" "$pt"
+absent "prod secrets: nothing secret on the CLI's stderr" "$W/all-stderr" \
+    "$(cat "$P/client.secret")" "$pt"
 
 t_done

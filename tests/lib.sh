@@ -41,7 +41,11 @@ free_port() {
 
 UNIT_PID=""
 unit_start() {
-	UNIT_VAR=$(mktemp -d /tmp/starfly-test.XXXXXX)
+	unit_start_in "$(mktemp -d /tmp/starfly-test.XXXXXX)"
+}
+# unit_start_in DIR: the same, with the state directory chosen.
+unit_start_in() {
+	UNIT_VAR=$1
 	UNIT_PORT=$(free_port)
 	UNIT_URL=http://127.0.0.1:$UNIT_PORT
 	UNIT_CONF=$UNIT_VAR/starfly.conf

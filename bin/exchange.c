@@ -10,6 +10,7 @@
  * moves; the only shared state it writes is the nonce table (shared
  * memory).  Privileges: the private signing key, policies, the store.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,51 @@ struct xctx {
 	struct store		*st;
 	struct revoke_index	*rv;
 	struct nonce_table	*nonces;
+	struct metrics		*metrics;
+	struct audit		*audit;
 	uint64_t		 gen;
+	uint64_t		 seal_gen;
 	uint64_t		 last_policy_check;
+	/* The request in hand, for metrics and the audit record. */
+	const char		*code;		/* OAuth error code, or NULL */
+	const char		*source;	/* bounded subject type label */
+	char			 why[512];
 };
+
+/* Answer an error and remember it for the audit record and metrics. */
+static int
+xerr(struct xctx *x, struct http_req *req, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+xerr(struct xctx *x, struct http_req *req, int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->why, sizeof(x->why), fmt, ap);
+	va_end(ap);
+	x->code = code;
+	return http_error(req, status, code, "%s", x->why);
+}
+
+/* The subject_token_type as a bounded metrics label. */
+static const char *
+source_label(const char *type)
+{
+	static const char *const types[] = { "jwt", "access_token", "oidc",
+	    "spiffe-svid", "agent-mcp", "aws-sts", "gcp-wif", "azure-mi" };
+	const char *tail;
+	size_t i;
+
+	if (type == NULL || (tail = strrchr(type, ':')) == NULL)
+		return "unknown";
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(tail + 1, types[i]) == 0)
+			return types[i];
+	return "unknown";
+}
 
 /* Refresh what the hot path reads, only when its marker moved. */
 static void
@@ -47,6 +90,15 @@ xbefore(void *arg)
 	char *err = NULL;
 	uint64_t gen, now_ns;
 
+	/* An unseal or seal changes what the keyring can load. */
+	if (seal_generation() != x->seal_gen) {
+		x->seal_gen = seal_generation();
+		keyring_free(x->kr);
+		x->kr = NULL;
+	}
+	x->code = NULL;
+	x->source = "unknown";
+	x->why[0] = '\0';
 	if (x->kr == NULL || keyring_changed(x->kr)) {
 		if (keyring_load(c->keys_dir, KEYRING_PRIVATE, &kr) == SF_OK) {
 			keyring_free(x->kr);
@@ -117,7 +169,7 @@ static const char *const repeatable[] = { "audience", "resource", NULL };
  * else.
  */
 static int
-read_request(struct http_req *req, json_t **out)
+read_request(struct xctx *x, struct http_req *req, json_t **out)
 {
 	const char *mt = http_media_type(req), *body;
 	char *why = NULL;
@@ -131,7 +183,7 @@ read_request(struct http_req *req, json_t **out)
 	else if (strcmp(mt, "application/x-www-form-urlencoded") == 0)
 		rc = form_parse(body, len, repeatable, out, &why);
 	else {
-		http_error(req, 400, "invalid_request", "unsupported "
+		xerr(x, req, 400, "invalid_request", "unsupported "
 		    "Content-Type '%s': use application/json or "
 		    "application/x-www-form-urlencoded", *mt ? mt : "(none)");
 		return SF_EINVAL;
@@ -139,7 +191,7 @@ read_request(struct http_req *req, json_t **out)
 	if (rc == SF_ENOMEM)
 		return rc;
 	if (rc != SF_OK || !json_is_object(*out)) {
-		http_error(req, 400, "invalid_request", "malformed request "
+		xerr(x, req, 400, "invalid_request", "malformed request "
 		    "body: %s", why ? why : "not a JSON object");
 		free(why);
 		json_decref(*out);
@@ -151,7 +203,8 @@ read_request(struct http_req *req, json_t **out)
 
 /* Gather audience and resource (RFC 8707) into one array (new). */
 static int
-collect_audiences(struct http_req *req, json_t *body, json_t **out)
+collect_audiences(struct xctx *x, struct http_req *req, json_t *body,
+    json_t **out)
 {
 	const char *names[] = { "audience", "resource" };
 	json_t *all, *v, *m;
@@ -171,7 +224,7 @@ collect_audiences(struct http_req *req, json_t *body, json_t **out)
 			if (i == 1 && strstr(json_string_value(m), "://") ==
 			    NULL) {
 				json_decref(all);
-				http_error(req, 400, "invalid_target",
+				xerr(x, req, 400, "invalid_target",
 				    "resource must be an absolute URI");
 				return SF_EINVAL;
 			}
@@ -184,13 +237,13 @@ collect_audiences(struct http_req *req, json_t *body, json_t **out)
 	}
 	if (json_array_size(all) == 0) {
 		json_decref(all);
-		http_error(req, 400, "invalid_request",
+		xerr(x, req, 400, "invalid_request",
 		    "audience or resource is required");
 		return SF_EINVAL;
 	}
 	if (json_array_size(all) > MAX_AUDIENCES) {
 		json_decref(all);
-		http_error(req, 400, "invalid_target", "more than %d audiences",
+		xerr(x, req, 400, "invalid_target", "more than %d audiences",
 		    MAX_AUDIENCES);
 		return SF_EINVAL;
 	}
@@ -262,7 +315,7 @@ check_revoked(struct xctx *x, struct http_req *req, const char *who,
 	int depth = 0;
 
 	if (revoke_check(x->rv, "sub", id, 0, now, &reason) == SF_EREVOKED) {
-		http_error(req, 400, "invalid_request", "%s %s is revoked%s%s",
+		xerr(x, req, 400, "invalid_request", "%s %s is revoked%s%s",
 		    who, id, reason ? ": " : "", reason ? reason : "");
 		return SF_EREVOKED;
 	}
@@ -272,7 +325,7 @@ check_revoked(struct xctx *x, struct http_req *req, const char *who,
 
 		if (a != NULL && revoke_check(x->rv, "sub", a, 0, now,
 		    &reason) == SF_EREVOKED) {
-			http_error(req, 400, "invalid_request", "actor %s in "
+			xerr(x, req, 400, "invalid_request", "actor %s in "
 			    "the %s's delegation chain is revoked", a, who);
 			return SF_EREVOKED;
 		}
@@ -287,7 +340,8 @@ check_revoked(struct xctx *x, struct http_req *req, const char *who,
  * claims are narrowed to the parent's.  400 on refusal.
  */
 static int
-apply_delegation(struct http_req *req, const struct subject *sub,
+apply_delegation(struct xctx *x, struct http_req *req,
+    const struct subject *sub,
     const struct subject *act, json_t *claims)
 {
 	const json_t *sc = sub->claims;
@@ -311,7 +365,7 @@ apply_delegation(struct http_req *req, const struct subject *sub,
 
 		if (ms == NULL || (strcmp(ms, act->id) != 0 &&
 		    (as == NULL || strcmp(ms, as) != 0))) {
-			http_error(req, 400, "invalid_request", "actor %s is "
+			xerr(x, req, 400, "invalid_request", "actor %s is "
 			    "not allowed by the subject token's may_act",
 			    act->id);
 			return SF_EDENIED;
@@ -320,7 +374,7 @@ apply_delegation(struct http_req *req, const struct subject *sub,
 	pdepth = json_object_get(sc, "delegation_depth");
 	if (pdepth != NULL) {
 		if (!json_is_integer(pdepth) || json_integer_value(pdepth) <= 0) {
-			http_error(req, 400, "invalid_request", "the subject "
+			xerr(x, req, 400, "invalid_request", "the subject "
 			    "token's delegation_depth is 0: it cannot delegate");
 			return SF_EDENIED;
 		}
@@ -402,56 +456,63 @@ post_token(struct http_req *req, void *arg)
 	char *why = NULL, *granted = NULL, *jwt = NULL, jti[37];
 	int64_t now = sf_now(), ttl, exp;
 	bool have_actor = false;
-	int rc;
+	int rc = SF_OK;
 
-	if ((rc = read_request(req, &body)) != SF_OK)
+	/* A sealed unit signs nothing (API.md: 503, outside RFC 6749). */
+	if (seal_is_sealed()) {
+		xerr(x, req, 503, "temporarily_unavailable", "the unit is sealed");
 		goto out;
+	}
+	if ((rc = read_request(x, req, &body)) != SF_OK)
+		goto out;
+	x->source = source_label(json_string_value(json_object_get(body,
+	    "subject_token_type")));
 	/* RFC 6749 §5.2: the grant type is checked first. */
 	gt = json_string_value(json_object_get(body, "grant_type"));
 	if (gt != NULL && strcmp(gt, GRANT_TOKEN_EXCHANGE) != 0) {
-		http_error(req, 400, "unsupported_grant_type", "grant_type "
+		xerr(x, req, 400, "unsupported_grant_type", "grant_type "
 		    "must be %s", GRANT_TOKEN_EXCHANGE);
 		goto out;
 	}
 	if ((rc = validate_fields(body, exchange_fields, true, &why)) !=
 	    SF_OK) {
-		http_error(req, 400, "invalid_request", "%s", why);
+		xerr(x, req, 400, "invalid_request", "%s", why);
 		goto out;
 	}
 	stt = json_string_value(json_object_get(body, "subject_token_type"));
 	st = json_string_value(json_object_get(body, "subject_token"));
 	if (!cred_type_known(stt)) {
-		http_error(req, 400, "invalid_request", "unsupported "
+		xerr(x, req, 400, "invalid_request", "unsupported "
 		    "subject_token_type %s", stt);
 		goto out;
 	}
 	rtt = json_string_value(json_object_get(body, "requested_token_type"));
 	if (rtt != NULL && strcmp(rtt, TT_JWT) != 0 &&
 	    strcmp(rtt, TT_ACCESS) != 0) {
-		http_error(req, 400, "invalid_request", "requested_token_type "
+		xerr(x, req, 400, "invalid_request", "requested_token_type "
 		    "must be %s or %s", TT_JWT, TT_ACCESS);
 		goto out;
 	}
 	at = json_string_value(json_object_get(body, "actor_token"));
 	att = json_string_value(json_object_get(body, "actor_token_type"));
 	if ((at == NULL) != (att == NULL)) {
-		http_error(req, 400, "invalid_request", "actor_token and "
+		xerr(x, req, 400, "invalid_request", "actor_token and "
 		    "actor_token_type go together (RFC 8693 §2.1)");
 		goto out;
 	}
 	if (att != NULL && !cred_type_known(att)) {
-		http_error(req, 400, "invalid_request", "unsupported "
+		xerr(x, req, 400, "invalid_request", "unsupported "
 		    "actor_token_type %s", att);
 		goto out;
 	}
 	es = json_object_get(body, "execution_scope");
 	if (es != NULL && (rc = validate_fields(es, exec_fields, false, &why))
 	    != SF_OK) {
-		http_error(req, 400, "invalid_request", "execution_scope.%s",
+		xerr(x, req, 400, "invalid_request", "execution_scope.%s",
 		    why);
 		goto out;
 	}
-	if ((rc = collect_audiences(req, body, &auds)) != SF_OK)
+	if ((rc = collect_audiences(x, req, body, &auds)) != SF_OK)
 		goto out;
 	scope = json_string_value(json_object_get(body, "scope"));
 	{
@@ -466,12 +527,12 @@ post_token(struct http_req *req, void *arg)
 			/* RFC 6749 §5.2 */
 			(void)http_add_header(req, "WWW-Authenticate",
 			    "Basic realm=\"starfly\"");
-			http_error(req, 401, "invalid_client", "%s", cwhy);
+			xerr(x, req, 401, "invalid_client", "%s", cwhy);
 			goto out;
 		}
 	}
 	if (x->kr == NULL || (signer = keyring_signer(x->kr)) == NULL) {
-		http_error(req, 503, "temporarily_unavailable",
+		xerr(x, req, 503, "temporarily_unavailable",
 		    "no signing key is available");
 		goto out;
 	}
@@ -481,7 +542,7 @@ post_token(struct http_req *req, void *arg)
 	if (rc != SF_OK) {
 		if (rc == SF_ENOMEM)
 			goto out;
-		http_error(req, 400, "invalid_request", "subject_token: %s",
+		xerr(x, req, 400, "invalid_request", "subject_token: %s",
 		    why ? why : sf_strerror(rc));
 		goto out;
 	}
@@ -493,7 +554,7 @@ post_token(struct http_req *req, void *arg)
 		if (rc != SF_OK) {
 			if (rc == SF_ENOMEM)
 				goto out;
-			http_error(req, 400, "invalid_request",
+			xerr(x, req, 400, "invalid_request",
 			    "actor_token: %s", why ? why : sf_strerror(rc));
 			goto out;
 		}
@@ -527,22 +588,31 @@ post_token(struct http_req *req, void *arg)
 		    "platform", json_object_get(sub.claims, "agent_platform"),
 		    "caps", json_object_get(sub.claims, "caps")));
 	if (x->pw == NULL || policy_watch_current(x->pw) == NULL) {
-		http_error(req, 500, "server_error", "no policy is loaded");
+		xerr(x, req, 500, "server_error", "no policy is loaded");
 		goto out;
 	}
-	rc = policy_decide(policy_watch_current(x->pw), "exchange", input,
-	    &dec);
+	{
+		uint64_t t0 = sf_mono_ns();
+
+		rc = policy_decide(policy_watch_current(x->pw), "exchange",
+		    input, &dec);
+		metrics_policy(x->metrics, "exchange", sf_mono_ns() - t0);
+	}
 	if (rc != SF_OK) {
 		log_err("exchange policy evaluation failed: %s",
 		    sf_strerror(rc));
-		http_error(req, 500, "server_error", "policy evaluation failed");
+		xerr(x, req, 500, "server_error", "policy evaluation failed");
 		goto out;
 	}
 	pol = dec.claims;
 	if (!dec.allow) {
-		http_error(req, 400, policy_error_code(pol), "denied by policy%s%s",
+		xerr(x, req, 400, policy_error_code(pol), "denied by policy%s%s",
 		    (c->show_reasons && dec.reason) ? ": " : "",
 		    (c->show_reasons && dec.reason) ? dec.reason : "");
+		/* The audit trail always keeps the policy's reason. */
+		if (dec.reason != NULL)
+			snprintf(x->why, sizeof(x->why), "denied by policy: %s",
+			    dec.reason);
 		goto out;
 	}
 	/* Several audiences need the policy's consent, each of them. */
@@ -551,7 +621,7 @@ post_token(struct http_req *req, void *arg)
 		size_t i, j;
 
 		if (!json_is_array(ok)) {
-			http_error(req, 400, "invalid_target", "%zu audiences "
+			xerr(x, req, 400, "invalid_target", "%zu audiences "
 			    "requested; the policy consents to one",
 			    json_array_size(auds));
 			goto out;
@@ -564,7 +634,7 @@ post_token(struct http_req *req, void *arg)
 				if (json_equal(a, b))
 					found = true;
 			if (!found) {
-				http_error(req, 400, "invalid_target",
+				xerr(x, req, 400, "invalid_target",
 				    "audience %s is not permitted",
 				    json_string_value(a));
 				goto out;
@@ -583,7 +653,7 @@ post_token(struct http_req *req, void *arg)
 				goto out;
 			}
 			if (*granted == '\0') {
-				http_error(req, 400, "invalid_scope", "scope "
+				xerr(x, req, 400, "invalid_scope", "scope "
 				    "'%s' is not permitted", scope);
 				goto out;
 			}
@@ -604,7 +674,7 @@ post_token(struct http_req *req, void *arg)
 	if (sub.exp > 0 && sub.exp < exp)
 		exp = sub.exp;
 	if (exp <= now) {
-		http_error(req, 400, "invalid_request", "subject_token "
+		xerr(x, req, 400, "invalid_request", "subject_token "
 		    "expires now");
 		goto out;
 	}
@@ -632,7 +702,7 @@ post_token(struct http_req *req, void *arg)
 	if ((v = json_object_get(pol, "delegation_depth")) != NULL &&
 	    json_is_integer(v))
 		json_object_set(claims, "delegation_depth", v);
-	if ((rc = apply_delegation(req, &sub, have_actor ? &act : NULL,
+	if ((rc = apply_delegation(x, req, &sub, have_actor ? &act : NULL,
 	    claims)) != SF_OK) {
 		if (rc == SF_ENOMEM)
 			goto out;
@@ -654,12 +724,12 @@ post_token(struct http_req *req, void *arg)
 		    json_string_value(json_object_get(es, "nonce")), now,
 		    exp + c->clock_skew) : SF_ESYS;
 		if (rc == SF_EREPLAY) {
-			http_error(req, 400, "invalid_request",
+			xerr(x, req, 400, "invalid_request",
 			    "execution_scope nonce was already used");
 			goto out;
 		}
 		if (rc != SF_OK) {
-			http_error(req, 503, "temporarily_unavailable",
+			xerr(x, req, 503, "temporarily_unavailable",
 			    "nonce table unavailable: %s", sf_strerror(rc));
 			goto out;
 		}
@@ -667,7 +737,7 @@ post_token(struct http_req *req, void *arg)
 	if ((rc = jws_sign_jwt(signer, TOKEN_TYP_ACCESS, claims, &jwt)) !=
 	    SF_OK) {
 		log_err("signing failed: %s", sf_strerror(rc));
-		http_error(req, 500, "server_error", "signing failed");
+		xerr(x, req, 500, "server_error", "signing failed");
 		goto out;
 	}
 	resp = json_pack("{s:s, s:s, s:s, s:I}", "access_token", jwt,
@@ -679,6 +749,12 @@ post_token(struct http_req *req, void *arg)
 	(void)http_add_header(req, "Pragma", "no-cache");
 	rc = http_json(req, 200, resp);
 out:
+	if (http_status(req) != 0)
+		(void)audit_record(x->audit, http_request_id(req), "exchange",
+		    "exchange", sub.id, auds ? json_string_value(
+		    json_array_get(auds, 0)) : NULL,
+		    http_status(req) == 200 ? "allow" : "deny",
+		    x->why[0] != '\0' ? x->why : NULL, NULL);
 	sf_strfree_secret(jwt);
 	free(granted);
 	free(why);
@@ -718,18 +794,23 @@ post_agent(struct http_req *req, void *arg)
 	size_t i;
 	int rc;
 
+	if (seal_is_sealed()) {
+		rc = xerr(x, req, 503, "temporarily_unavailable",
+		    "the unit is sealed");
+		goto out;
+	}
 	if (c->mode != SF_MODE_DEV && token_check_admin(x->kr, c->issuer,
 	    http_header(req, "HTTP_AUTHORIZATION"), now, c->clock_skew, &why)
 	    != SF_OK) {
 		(void)http_add_header(req, "WWW-Authenticate",
 		    "Bearer error=\"invalid_token\"");
-		rc = http_error(req, 401, "invalid_token", "%s", why);
+		rc = xerr(x, req, 401, "invalid_token", "%s", why);
 		goto out;
 	}
-	if ((rc = read_request(req, &body)) != SF_OK)
+	if ((rc = read_request(x, req, &body)) != SF_OK)
 		goto out;
 	if ((rc = validate_fields(body, agent_fields, false, &why)) != SF_OK) {
-		rc = http_error(req, 400, "invalid_request", "%s", why);
+		rc = xerr(x, req, 400, "invalid_request", "%s", why);
 		goto out;
 	}
 	name = json_string_value(json_object_get(body, "agent_name"));
@@ -738,24 +819,24 @@ post_agent(struct http_req *req, void *arg)
 		if (strcmp(platform, platforms[i]) == 0)
 			break;
 	if (i == 4) {
-		rc = http_error(req, 400, "invalid_request", "platform must "
+		rc = xerr(x, req, 400, "invalid_request", "platform must "
 		    "be one of mcp, a2a, watsonx, custom");
 		goto out;
 	}
 	if (json_array_size(json_object_get(body, "capabilities")) == 0) {
-		rc = http_error(req, 400, "invalid_request",
+		rc = xerr(x, req, 400, "invalid_request",
 		    "capabilities must not be empty");
 		goto out;
 	}
 	br = json_string_value(json_object_get(body, "max_blast_radius"));
 	if (br != NULL && blast_rank(br) < 0) {
-		rc = http_error(req, 400, "invalid_request", "max_blast_radius "
+		rc = xerr(x, req, 400, "invalid_request", "max_blast_radius "
 		    "must be function, service, namespace, cluster, workspace, "
 		    "trust_domain or fabric");
 		goto out;
 	}
 	if (x->kr == NULL || (signer = keyring_signer(x->kr)) == NULL) {
-		rc = http_error(req, 503, "temporarily_unavailable",
+		rc = xerr(x, req, 503, "temporarily_unavailable",
 		    "no signing key is available");
 		goto out;
 	}
@@ -792,13 +873,13 @@ post_agent(struct http_req *req, void *arg)
 	if (x->st == NULL || (rc = store_put(x->st, "agent", wid, val,
 	    strlen(val), STORE_REPLACE)) != SF_OK) {
 		log_err("agent %s: store: %s", wid, sf_strerror(rc));
-		rc = http_error(req, 500, "server_error",
+		rc = xerr(x, req, 500, "server_error",
 		    "cannot record the agent");
 		goto out;
 	}
 	if ((rc = jws_sign_jwt(signer, TOKEN_TYP_AGENT, claims, &jwt)) !=
 	    SF_OK) {
-		rc = http_error(req, 500, "server_error", "signing failed");
+		rc = xerr(x, req, 500, "server_error", "signing failed");
 		goto out;
 	}
 	token_rfc3339(exp, ts);
@@ -806,6 +887,9 @@ post_agent(struct http_req *req, void *arg)
 	rc = http_json(req, 200, json_pack("{s:s, s:s, s:s}", "workload_id",
 	    wid, "token", jwt, "expires_at", ts));
 out:
+	(void)audit_record(x->audit, http_request_id(req), "agent",
+	    "bootstrap", wid, NULL, http_status(req) == 200 ? "allow" : "deny",
+	    x->why[0] != '\0' ? x->why : NULL, NULL);
 	sf_strfree_secret(jwt);
 	free(val);
 	free(wid);
@@ -814,6 +898,20 @@ out:
 	json_decref(claims);
 	json_decref(body);
 	return rc;
+}
+
+/* Per request: the generic counters, and the exchange's own. */
+static void
+xafter(struct http_req *req, void *arg)
+{
+	struct xctx *x = arg;
+	uint64_t ns = sf_mono_ns() - http_start_ns(req);
+
+	metrics_after(req, NULL);
+	if (strcmp(http_path(req), "/v1/exchange/token") == 0)
+		metrics_exchange(x->metrics, http_status(req) == 200 ? "ok" :
+		    x->code != NULL ? x->code : "invalid_request", x->source,
+		    ns);
 }
 
 static const struct http_route routes[] = {
@@ -831,6 +929,13 @@ main(int argc, char *argv[])
 
 	if (prog_init(&x.prog, "exchange.fcgi", &argc, argv) != SF_OK)
 		return 1;
+	if (seal_open(x.prog.conf) != SF_OK)
+		log_warn("seal state unavailable: the unit is treated as sealed");
+	x.seal_gen = seal_generation();
+	if (metrics_open(x.prog.conf, &x.metrics) != SF_OK)
+		log_warn("metrics segment unavailable");
+	if (audit_open(x.prog.conf, "exchange", &x.audit) != SF_OK)
+		log_warn("audit trail unavailable");
 	if ((rc = store_open(x.prog.conf->store, false, &x.st)) != SF_OK)
 		log_warn("store %s: %s (run starflyctl init)",
 		    x.prog.conf->store, sf_strerror(rc));
@@ -865,8 +970,11 @@ main(int argc, char *argv[])
 	srv.listen = x.prog.listen;
 	srv.workers = x.prog.workers;
 	srv.before = xbefore;
+	srv.after = xafter;
 	rc = http_serve(&srv);
 	policy_watch_free(x.pw);
+	audit_close(x.audit);
+	metrics_close(x.metrics);
 	nonce_close(x.nonces);
 	revoke_free(x.rv);
 	issuers_free(x.issuers);

@@ -105,7 +105,7 @@ when(int64_t t, char out[32])
 	return out;
 }
 
-/* RFC 7515 §4.1.9: "typ" compares case-insensitively, "application/" optional. */
+/* RFC 7515 §4.1.9: "typ" is case-insensitive, "application/" optional. */
 static bool
 typ_is(const char *typ, const char *want)
 {

@@ -1,9 +1,9 @@
 /*
  * cred-bench [SECONDS] - time cred_validate per inbound credential kind
  * (a temporary issuers.d with real keys, a real keyring): microseconds
- * per call (thread CPU time, best of three rounds), with jws_verify alone on the same
- * token for comparison (the rest is parsing, claim checks and mapping).
- * Measures, asserts nothing.
+ * per call (thread CPU time, best of three rounds), with jws_verify
+ * alone on the same token for comparison (the rest is parsing, claim
+ * checks and mapping).  Measures, asserts nothing.
  */
 #include <sys/stat.h>
 
@@ -225,8 +225,8 @@ main(int argc, char *argv[])
 	    "zZXJ2aWNlYWNjb3VudCI6ImJvdCJ9.stub";
 	if (sf_read_file("/proc/loadavg", 256, &load, NULL) != SF_OK)
 		load = NULL;
-	printf("== cred_validate per call, thread CPU time (best of 3 x %.2f s; loadavg %.14s)\n",
-	    secs / 3, load != NULL ? load : "?");
+	printf("== cred_validate per call, thread CPU time (best of 3 x "
+	    "%.2f s; loadavg %.14s)\n", secs / 3, load != NULL ? load : "?");
 	free(load);
 	row("kubernetes RS256 (jwt)", t_k8s, CRED_TYPE_JWT, k8s, true, secs);
 	row("JWT-SVID ES256 (spiffe-svid)", t_svid, CRED_TYPE_SPIFFE, svid, true,

@@ -56,7 +56,7 @@ put(const char *dir, const char *name, const char *text)
 	return sf_write_file(path, text, strlen(text), 0644);
 }
 
-/* JWKS text of keys (NULL-terminated); use overrides "use", drop_alg removes "alg". */
+/* JWKS text of keys (NULL-terminated); "use" set to use, "alg" dropped. */
 static char *
 jwks_text(const char *use, bool drop_alg, struct jwk *const *keys)
 {

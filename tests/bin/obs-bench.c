@@ -81,7 +81,8 @@ contended(const char *what, int procs, double secs)
 				v = run_audit(a, secs, &ops);
 				audit_close(a);
 			}
-			(void)write(p[1], &v, sizeof(v));
+			if (write(p[1], &v, sizeof(v)) == -1)
+				_exit(1);
 			_exit(0);
 		}
 	}
@@ -112,7 +113,8 @@ main(int argc, char *argv[])
 	snprintf(run, sizeof(run), "%s/run", base);
 	snprintf(aud, sizeof(aud), "%s/audit", base);
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s %s", run, aud);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s failed\n", cmd);
 	conf.run_dir = run;
 	conf.audit_dir = aud;
 	log_init("obs-bench", 0, SF_LOG_ERR);
@@ -132,6 +134,7 @@ main(int argc, char *argv[])
 	contended("audit", procs, secs);
 	metrics_close(m);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s failed\n", cmd);
 	return 0;
 }

@@ -26,7 +26,8 @@ fresh(void)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/run %s/audit && mkdir -p "
 	    "%s/run %s/audit", base, base, base, base);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s failed\n", cmd);
 }
 
 static int
@@ -353,6 +354,7 @@ main(void)
 	RUN(parse_rejects);
 	rc = T_DONE();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s failed\n", cmd);
 	return rc;
 }

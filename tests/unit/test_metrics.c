@@ -168,7 +168,8 @@ sse_pool(void)
 		    metrics_sse_claim(cm, 2) < 0 ||
 		    metrics_sse_claim(cm, 2) < 0)
 			_exit(1);
-		(void)write(p[1], "x", 1);
+		if (write(p[1], "x", 1) == -1)
+			_exit(1);
 		_exit(0);	/* without releasing */
 	}
 	close(p[1]);
@@ -211,6 +212,7 @@ main(void)
 	RUN(null_handle_is_a_noop);
 	rc = T_DONE();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s failed\n", cmd);
 	return rc;
 }

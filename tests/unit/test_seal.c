@@ -31,7 +31,8 @@ mkconf(struct sf_conf *c, const char *name, int mode)
 	memset(c, 0, sizeof(*c));
 	snprintf(keys[n], sizeof(keys[n]), "%s/%s", base, name);
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s", keys[n]);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s failed\n", cmd);
 	c->keys_dir = keys[n++];
 	c->mode = mode;
 	c->signing_alg = JWS_ES256;
@@ -112,7 +113,8 @@ production_cycle(void)
 
 		if (read(p2c[0], &ch, 1) != 1 || !seal_is_sealed())
 			ok = 0;
-		(void)write(c2p[1], "a", 1);
+		if (write(c2p[1], "a", 1) == -1)
+			_exit(1);
 		if (read(p2c[0], &ch, 1) != 1 || seal_is_sealed())
 			ok = 0;
 		_exit(ok ? 0 : 1);
@@ -254,6 +256,7 @@ main(void)
 	for (i = 0; i < nsegs; i++)
 		(void)shm_unlink(segs[i] + strlen("/dev/shm"));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s failed\n", cmd);
 	return rc;
 }

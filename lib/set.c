@@ -354,14 +354,14 @@ check_claims(struct set *s, bool strict, int64_t now, int64_t skew,
 		return fail(err, SET_INVALID_REQUEST, why,
 		    "sub_id must be an object (RFC 9493)");
 	if (v == NULL) {
+		const json_t *e;
+
 		/* Older CAEP/RISC events carry it in the event. */
-		json_object_foreach((json_t *)(uintptr_t)ev, name, v)
-			if (json_is_object(json_object_get(v, "subject"))) {
-				v = json_object_get(v, "subject");
+		json_object_foreach((json_t *)(uintptr_t)ev, name, e)
+			if (json_is_object(json_object_get(e, "subject"))) {
+				v = json_object_get(e, "subject");
 				break;
 			}
-		if (!json_is_object(v))
-			v = NULL;
 	}
 	s->subject = v;
 	*err = SET_ERR_NONE;

@@ -425,6 +425,12 @@ dev_json(void)
 
 	T_OK(set_from_json(ok, strlen(ok), sf_now(), &s, &err, &why));
 	T(s.jti == NULL && s.iat == 0 && s.tx == NULL);
+	T(s.subject != NULL);
+	set_clear(&s);
+	/* No sub_id and no subject in the event: no subject at all. */
+	T_OK(set_from_json("{\"iss\":\"a\",\"events\":{\"e\":{\"state\":"
+	    "\"x\"}}}", 40, sf_now(), &s, &err, &why));
+	T(s.subject == NULL);
 	set_clear(&s);
 	T(set_from_json("{\"iss\":\"a\",\"iss\":\"b\",\"events\":{\"e\":{}}}",
 	    43, sf_now(), &s, &err, &why) == SF_EINVAL);

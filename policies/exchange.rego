@@ -5,13 +5,12 @@
 # (same shape, delegation only), context {scope, client_id,
 # execution_scope?, agent?}.
 #
-# Data (data.json beside this file):
-#   trust_domains   [{name, enabled}]          domains whose subjects may exchange
-#   audience_rules  [{source_domain, audiences, ttl?}]
-#                   which audiences a domain's subjects may obtain ("*"
-#                   suffix: prefix match)
-#   scope_mappings  [{source_domain, target, allowed_scopes}]
-#   admins          [subject id]                may obtain <issuer>/admin tokens
+# Data (data.json beside this file), keyed for direct lookups:
+#   trust_domains   {domain: {enabled}}     whose subjects may exchange
+#   audience_rules  {domain: {audiences, audience_prefixes?, ttl?}}
+#                   which audiences the domain's subjects may obtain
+#   scope_mappings  {domain: {audience: [scope]}}  scopes per audience
+#   admins          [subject id]            may obtain <issuer>/admin tokens
 #   ttl             default lifetime obligation (seconds)
 #
 # Decision: allow, reason, and claims (obligations): ttl, scope (the grant
@@ -28,11 +27,7 @@ requested_scopes contains s if {
 	s != ""
 }
 
-domain_trusted(td) if {
-	some d in data.trust_domains
-	d.name == td
-	d.enabled == true
-}
+domain_trusted(td) if data.trust_domains[td].enabled == true
 
 subject_trusted if domain_trusted(input.subject.trust_domain)
 
@@ -47,18 +42,13 @@ admin_request if "starfly:admin" in requested_scopes
 
 is_admin if input.subject.id in data.admins
 
+rules := data.audience_rules[input.subject.trust_domain]
+
+audience_allowed(aud) if aud in rules.audiences
+
 audience_allowed(aud) if {
-	some r in data.audience_rules
-	r.source_domain == input.subject.trust_domain
-	some a in r.audiences
-	audience_matches(a, aud)
-}
-
-audience_matches(pattern, aud) if pattern == aud
-
-audience_matches(pattern, aud) if {
-	endswith(pattern, "*")
-	startswith(aud, trim_suffix(pattern, "*"))
+	some prefix in rules.audience_prefixes
+	startswith(aud, prefix)
 }
 
 audiences_allowed if {
@@ -67,18 +57,14 @@ audiences_allowed if {
 	}
 }
 
-allowed_scopes contains s if {
-	some m in data.scope_mappings
-	m.source_domain == input.subject.trust_domain
-	m.target == input.target
-	some s in m.allowed_scopes
-}
-
 scopes_allowed if {
+	allowed := data.scope_mappings[input.subject.trust_domain][input.target]
 	every s in requested_scopes {
-		s in allowed_scopes
+		s in allowed
 	}
 }
+
+scopes_allowed if count(requested_scopes) == 0
 
 allow if {
 	not admin_request
@@ -121,23 +107,16 @@ reason := denial[0] if not allow
 
 claims.error := denial[1] if not allow
 
-claims.ttl := t if {
+claims.ttl := rule_ttl if {
 	allow
-	t := rule_ttl
+	rule_ttl > 0
 }
 
-rule_ttl := min(ttls) if {
-	ttls := {r.ttl |
-		some r in data.audience_rules
-		r.source_domain == input.subject.trust_domain
-		some a in r.audiences
-		audience_matches(a, input.target)
-		is_number(r.ttl)
-	}
-	count(ttls) > 0
-} else := data.ttl
+default rule_ttl := 0
 
-claims.scope := concat(" ", sort([s | some s in requested_scopes])) if {
+rule_ttl := rules.ttl if is_number(rules.ttl) else := data.ttl if is_number(data.ttl)
+
+claims.scope := concat(" ", requested_scopes) if {
 	allow
 	count(requested_scopes) > 0
 }

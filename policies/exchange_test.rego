@@ -77,7 +77,7 @@ test_several_audiences_one_refused if {
 test_ttl_from_rule_and_default if {
 	partner := object.union(base, {"subject": {"trust_domain": "partner.example.net"}})
 	exchange.claims.ttl == 120 with input as partner
-	exchange.claims.ttl == 300 with input as base with data.audience_rules as [{"source_domain": "prod.example.com", "audiences": ["https://api.example.com"]}]
+	exchange.claims.ttl == 300 with input as base with data.audience_rules as {"prod.example.com": {"audiences": ["https://api.example.com"]}}
 }
 
 test_actor_must_be_trusted if {

@@ -28,11 +28,7 @@ token_audiences contains a if {
 
 audience_ok if input.tool.resource_uri in token_audiences
 
-domain_trusted if {
-	some d in data.trust_domains
-	d.name == input.subject.trust_domain
-	d.enabled == true
-}
+domain_trusted if data.trust_domains[input.subject.trust_domain].enabled == true
 
 domain_allowed if not data.mcp.allowed_domains[input.target]
 

@@ -899,7 +899,8 @@ resolve_call(struct cc *cc, struct term *t)
 			    b->name);
 			return;
 		}
-		t->u.call.ck = CK_BUILTIN;
+		t->u.call.ck = b->fn == NULL && (strcmp(b->name, "eq") == 0 ||
+		    strcmp(b->name, "assign") == 0) ? CK_UNIFY : CK_BUILTIN;
 		t->u.call.bi = b;
 		t->u.call.fname = b->name;
 		arity = (uint32_t)b->arity;
@@ -1189,7 +1190,7 @@ rewrite_some_in(struct cc *cc, struct expr *e)
 	call->loc = e->loc;
 	call->u.call.fn = fn;
 	call->u.call.n = 2;
-	call->u.call.ck = CK_BUILTIN;
+	call->u.call.ck = CK_UNIFY;
 	call->u.call.bi = builtin_find("eq");
 	call->u.call.fname = "eq";
 	if ((call->u.call.args = calloc_cc(cc, 2, sizeof(*call->u.call.args)))
@@ -1254,7 +1255,7 @@ resolve_expr(struct cc *cc, struct expr *e)
 			resolve_term(cc, &e->t->u.call.args[0]);
 			if (cc->err != NULL)
 				break;
-			e->t->u.call.ck = CK_BUILTIN;
+			e->t->u.call.ck = CK_UNIFY;
 			e->t->u.call.bi = builtin_find("assign");
 			e->t->u.call.fname = "assign";
 			break;

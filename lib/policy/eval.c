@@ -85,6 +85,11 @@ static int unify_tv(struct ev *ev, struct rv **fr, struct term *t,
 static int node_value(struct ev *ev, struct node *n, struct rv **out);
 static int call_func(struct ev *ev, struct node *n, struct rv **args,
     uint32_t nargs, vfn vk, void *ctx);
+static int eval_det(struct ev *ev, struct rv **fr, struct term *t,
+    struct rv **out);
+static int call_builtin(struct ev *ev, const struct builtin *b,
+    struct rv **args, const struct loc *l, vfn vk, void *ctx);
+static int first_val(struct ev *ev, struct rv *v, void *c);
 
 /*
  * Errors.
@@ -286,6 +291,23 @@ static struct rv **
 new_frame(struct ev *ev, uint32_t n)
 {
 	return arena_calloc(ev->a, n == 0 ? 1 : n, sizeof(struct rv *));
+}
+
+/*
+ * A frame for a rule or function body: on the caller's stack when small
+ * (it lives exactly as long as the evaluation of the body, continuations
+ * included), else in the arena.
+ */
+#define FRAME_STACK	24
+
+static struct rv **
+frame_get(struct ev *ev, uint32_t n, struct rv **buf)
+{
+	if (n <= FRAME_STACK) {
+		memset(buf, 0, (n == 0 ? 1 : n) * sizeof(*buf));
+		return buf;
+	}
+	return new_frame(ev, n);
 }
 
 /*
@@ -748,17 +770,21 @@ static int
 eval_data_ref(struct ev *ev, struct rv **fr, struct term *t, vfn vk,
     void *ctx)
 {
-	struct rv	**path, *base = ev->pc->data;
+	struct rv	**path, *base = ev->pc->data, *pbuf[16];
 	struct node	*n = ev->pc->root;
 	uint32_t	 i = 0, d;
 
-	if ((path = arena_alloc(ev->a, (t->u.ref.n + 1) * sizeof(*path))) ==
-	    NULL)
+	if (t->u.ref.n < 16)
+		path = pbuf;	/* lives while the continuation runs */
+	else if ((path = arena_alloc(ev->a, (t->u.ref.n + 1) *
+	    sizeof(*path))) == NULL)
 		return oom(ev);
 	if (ev->w.novl == 0 && t->u.ref.node != NULL) {
 		/* the compiler walked the constant prefix */
 		n = t->u.ref.node;
 		d = t->u.ref.ndepth;
+		if (n->kind != NK_NS)
+			base = NULL;	/* rules shadow base data */
 		for (i = 0; i < d; i++) {
 			path[i] = t->u.ref.ops[i]->u.v;
 			if (base != NULL)
@@ -867,6 +893,7 @@ eval_list(struct ev *ev, struct rv **fr, struct term **ts, uint32_t n,
     argsfn done, void *ctx)
 {
 	struct argsk	 ak;
+	struct rv	*vbuf[8];
 	uint32_t	 i;
 
 	ak.fr = fr;
@@ -876,8 +903,23 @@ eval_list(struct ev *ev, struct rv **fr, struct term **ts, uint32_t n,
 	ak.done = done;
 	ak.ctx = ctx;
 	ak.perm = NULL;
-	if ((ak.vals = arena_alloc(ev->a, (n + 1) * sizeof(*ak.vals))) == NULL)
+	if (n <= 8)
+		ak.vals = vbuf;	/* lives while the continuation runs */
+	else if ((ak.vals = arena_alloc(ev->a, (n + 1) * sizeof(*ak.vals))) ==
+	    NULL)
 		return oom(ev);
+	for (i = 0; i < n; i++) {
+		int rc;
+
+		if ((rc = eval_det(ev, fr, ts[i], &ak.vals[i])) < 0)
+			return rc;
+		if (rc != 0)
+			break;
+		if (ak.vals[i] == NULL)
+			return 0;	/* an undefined argument */
+	}
+	if (i == n)
+		return done(ev, ak.vals, ctx);
 	for (i = 0; i < n; i++)
 		if (ts[i]->kind == T_VAR && ts[i]->u.var.slot >= 0 &&
 		    fr[ts[i]->u.var.slot] == NULL)
@@ -1163,6 +1205,220 @@ eval_call(struct ev *ev, struct rv **fr, struct term *t, vfn vk, void *ctx)
 	return eval_list(ev, fr, t->u.call.args, ck.nargs, call_done, &ck);
 }
 
+
+/*
+ * Deterministic evaluation: a term whose evaluation cannot branch (no
+ * unbound variable in a reference, no multi-valued builtin, no `with`
+ * overlay on data) is computed directly, without continuations.  Returns
+ * 0 with *out set (NULL: undefined), 1 when the term needs the general
+ * path, or an error.
+ */
+static bool
+det_key(struct rv **fr, const struct term *op)
+{
+	switch (op->kind) {
+	case T_VALUE:
+		return true;
+	case T_VAR:
+		return op->u.var.slot >= 0 && fr[op->u.var.slot] != NULL;
+	case T_REF:
+	case T_CALL:
+		return true;	/* checked when evaluated */
+	default:
+		return false;
+	}
+}
+
+static int
+det_capture(struct ev *ev, struct rv *v, void *c)
+{
+	(void)ev;
+	*(struct rv **)c = v;
+	return 0;
+}
+
+/* Base data lookup; integer keys address objects by their text. */
+static struct rv *
+base_index(struct ev *ev, struct rv *base, struct rv *key)
+{
+	struct rv	*v;
+	struct sbuf	 kb;
+
+	if (base == NULL)
+		return NULL;
+	if ((v = rv_index(base, key)) != NULL || base->t != RV_OBJ ||
+	    key->t != RV_NUM || !rv_is_int(key))
+		return v;
+	sbuf_init(&kb, ev->a);
+	rv_write_num(&kb, key);
+	return kb.oom ? NULL : rv_obj_gets(base, kb.s);
+}
+
+static int
+det_data(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
+{
+	struct node	*n = t->u.ref.node, *k;
+	struct rv	*base = ev->pc->data, *key, *v;
+	struct rv	*pbuf[16];
+	uint32_t	 i, d = t->u.ref.ndepth;
+	int		 rc;
+
+	*out = NULL;
+	if (ev->w.novl > 0 || n == NULL || t->u.ref.n >= 16)
+		return 1;
+	for (i = d; i < t->u.ref.n; i++)
+		if (!det_key(fr, t->u.ref.ops[i]))
+			return 1;
+	if (n->kind != NK_NS)
+		base = NULL;
+	for (i = 0; i < d; i++) {
+		pbuf[i] = t->u.ref.ops[i]->u.v;
+		if (base != NULL)
+			base = rv_index(base, pbuf[i]);
+	}
+	for (;;) {
+		if (n == NULL || n->kind != NK_NS) {
+			if (n == NULL)
+				v = base;
+			else if ((rc = doc_at(ev, n, base, pbuf, i, &v)) < 0)
+				return rc;
+			break;
+		}
+		if (i == t->u.ref.n)
+			return doc_at(ev, n, base, pbuf, i, out);
+		if ((rc = eval_det(ev, fr, t->u.ref.ops[i], &key)) != 0)
+			return rc;
+		if (key == NULL)
+			return 0;
+		pbuf[i++] = key;
+		k = NULL;
+		if (key->t == RV_STR) {
+			uint32_t lo = 0, hi = n->nkids;
+
+			while (lo < hi) {
+				uint32_t mid = lo + (hi - lo) / 2;
+				struct node *m = n->kids[mid];
+				size_t l = m->namelen < key->n ? m->namelen :
+				    key->n;
+				int c = memcmp(m->name, key->u.s, l);
+
+				if (c == 0)
+					c = m->namelen < key->n ? -1 :
+					    m->namelen > key->n ? 1 : 0;
+				if (c == 0) {
+					k = m;
+					break;
+				}
+				if (c < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+		base = base_index(ev, base, key);
+		if (k == NULL && base == NULL)
+			return 0;
+		n = k;
+		if (n == NULL) {
+			/* below the rule tree: base data only */
+			v = base;
+			break;
+		}
+	}
+	for (; v != NULL && i < t->u.ref.n; i++) {
+		if ((rc = eval_det(ev, fr, t->u.ref.ops[i], &key)) != 0)
+			return rc;
+		if (key == NULL)
+			return 0;
+		v = n == NULL && d == 0 ? base_index(ev, v, key) :
+		    rv_index(v, key);
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+eval_det(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
+{
+	struct term	*h;
+	struct rv	*v, *key, *args[8];
+	uint32_t	 i, n;
+	int		 rc;
+
+	*out = NULL;
+	switch (t->kind) {
+	case T_VALUE:
+		*out = t->u.v;
+		return 0;
+	case T_VAR:
+		if (t->u.var.slot >= 0) {
+			if ((*out = fr[t->u.var.slot]) == NULL)
+				return 1;
+			return 0;
+		}
+		if (t->u.var.slot == SLOT_INPUT) {
+			*out = ev->w.input;
+			return 0;
+		}
+		return 1;
+	case T_REF:
+		h = t->u.ref.head;
+		if (h->kind != T_VAR)
+			return 1;
+		if (h->u.var.slot == SLOT_DATA)
+			return det_data(ev, fr, t, out);
+		for (i = 0; i < t->u.ref.n; i++)
+			if (!det_key(fr, t->u.ref.ops[i]))
+				return 1;
+		if (h->u.var.slot == SLOT_INPUT)
+			v = ev->w.input;
+		else if (h->u.var.slot >= 0 && fr[h->u.var.slot] != NULL)
+			v = fr[h->u.var.slot];
+		else
+			return 1;
+		for (i = 0; v != NULL && i < t->u.ref.n; i++) {
+			if ((rc = eval_det(ev, fr, t->u.ref.ops[i], &key)) != 0)
+				return rc;
+			if (key == NULL)
+				return 0;
+			v = rv_index(v, key);
+		}
+		*out = v;
+		return 0;
+	case T_CALL:
+		if (t->u.call.ck != CK_BUILTIN && t->u.call.ck != CK_FUNC)
+			return 1;
+		n = arity_of(t);
+		if (n != t->u.call.n || n > 8 || ev->w.nmocks > 0 ||
+		    (t->u.call.ck == CK_BUILTIN &&
+		    (t->u.call.bi->flags & BI_MULTI)))
+			return 1;
+		for (i = 0; i < n; i++)
+			if (!det_key(fr, t->u.call.args[i]) &&
+			    t->u.call.args[i]->kind != T_ARRAY &&
+			    t->u.call.args[i]->kind != T_OBJECT)
+				return 1;
+		for (i = 0; i < n; i++) {
+			struct term *a = t->u.call.args[i];
+
+			if (a->kind == T_ARRAY || a->kind == T_OBJECT ||
+			    a->kind == T_SET)
+				return 1;
+			if ((rc = eval_det(ev, fr, a, &args[i])) != 0)
+				return rc;
+			if (args[i] == NULL)
+				return 0;
+		}
+		if (t->u.call.ck == CK_FUNC)
+			return call_func(ev, t->u.call.fnode, args, n,
+			    det_capture, out);
+		return call_builtin(ev, t->u.call.bi, args, &t->loc,
+		    det_capture, out);
+	default:
+		return 1;
+	}
+}
+
 /*
  * Terms.
  */
@@ -1172,6 +1428,12 @@ eval_term(struct ev *ev, struct rv **fr, struct term *t, vfn vk, void *ctx)
 	struct rv	*v;
 	int		 rc;
 
+	if (t->kind == T_REF || t->kind == T_CALL) {
+		if ((rc = eval_det(ev, fr, t, &v)) < 0)
+			return rc;
+		if (rc == 0)
+			return v == NULL ? 0 : vk(ev, v, ctx);
+	}
 	switch (t->kind) {
 	case T_VALUE:
 		return vk(ev, t->u.v, ctx);
@@ -1525,13 +1787,6 @@ stop_k(struct ev *ev, void *ctx)
 	return EV_STOP;
 }
 
-static bool
-is_bi(const struct term *t, const char *name)
-{
-	return t->u.call.ck == CK_BUILTIN && t->u.call.bi != NULL &&
-	    strcmp(t->u.call.bi->name, name) == 0;
-}
-
 struct everyk {
 	struct rv	**fr;
 	struct expr	*e;
@@ -1616,8 +1871,7 @@ eval_expr_core(struct ev *ev, struct rv **fr, struct expr *e, kfn k,
 	ek.ctx = ctx;
 	ek.fr = fr;
 	if (t->kind == T_CALL) {
-		if (t->u.call.ck == CK_BUILTIN && (is_bi(t, "eq") ||
-		    is_bi(t, "assign")))
+		if (t->u.call.ck == CK_UNIFY)
 			return unify_tt(ev, fr, t->u.call.args[0],
 			    t->u.call.args[1], k, ctx);
 		if (t->u.call.n == arity_of(t) + 1) {
@@ -1810,10 +2064,11 @@ static int
 eval_definition(struct ev *ev, struct rule *r, struct rulek *rk)
 {
 	struct rule	*rr;
+	struct rv	*fbuf[FRAME_STACK];
 	int		 rc;
 
 	for (rr = r; rr != NULL; rr = rr->els) {
-		if ((rk->fr = new_frame(ev, rr->nslots)) == NULL)
+		if ((rk->fr = frame_get(ev, rr->nslots, fbuf)) == NULL)
 			return oom(ev);
 		rk->r = rr;
 		rk->any = false;
@@ -2014,6 +2269,7 @@ obj_fill(struct ev *ev, struct mtree *tree, struct node *n, struct rv **prefix,
     uint32_t np)
 {
 	struct objk	 ok;
+	struct rv	*fbuf[FRAME_STACK];
 	struct rv	*v, *key, **cp;
 	struct mtree	*dummy;
 	uint32_t	 i;
@@ -2052,7 +2308,7 @@ obj_fill(struct ev *ev, struct mtree *tree, struct node *n, struct rv **prefix,
 			ok.nprefix = np;
 			if ((ok.path = arena_alloc(ev->a, (np + r->nsuffix + 1)
 			    * sizeof(*ok.path))) == NULL ||
-			    (ok.fr = new_frame(ev, r->nslots)) == NULL)
+			    (ok.fr = frame_get(ev, r->nslots, fbuf)) == NULL)
 				return oom(ev);
 			if (np > 0)
 				memcpy(ok.path, prefix, np * sizeof(*prefix));
@@ -2124,13 +2380,14 @@ static int
 eval_multi(struct ev *ev, struct node *n, struct rv **out)
 {
 	struct multik	 mk;
+	struct rv	*fbuf[FRAME_STACK];
 	uint32_t	 i;
 	int		 rc;
 
 	memset(&mk, 0, sizeof(mk));
 	for (i = 0; i < n->nrules; i++) {
 		mk.r = n->rules[i];
-		if ((mk.fr = new_frame(ev, mk.r->nslots)) == NULL)
+		if ((mk.fr = frame_get(ev, mk.r->nslots, fbuf)) == NULL)
 			return oom(ev);
 		if ((rc = eval_body(ev, mk.fr, mk.r->body, 0, multi_sol, &mk)) <
 		    0)
@@ -2218,6 +2475,7 @@ call_func(struct ev *ev, struct node *n, struct rv **args, uint32_t nargs,
     vfn vk, void *ctx)
 {
 	struct funck	 fk;
+	struct rv	*fbuf[FRAME_STACK];
 	struct fargk	 ak;
 	struct rule	*rr;
 	uint32_t	 i;
@@ -2234,7 +2492,8 @@ call_func(struct ev *ev, struct node *n, struct rv **args, uint32_t nargs,
 	fk.nargs = nargs;
 	for (i = 0; i < n->nrules; i++) {
 		for (rr = n->rules[i]; rr != NULL; rr = rr->els) {
-			if ((fk.rk.fr = new_frame(ev, rr->nslots)) == NULL)
+			if ((fk.rk.fr = frame_get(ev, rr->nslots, fbuf)) ==
+			    NULL)
 				return oom(ev);
 			fk.rk.r = rr;
 			fk.rk.any = false;

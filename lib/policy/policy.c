@@ -151,7 +151,8 @@ policy_query(struct policy *p, const char *query, const json_t *input,
 			free(err);
 		return SF_EPOLICY;
 	}
-	if (input != NULL && (in = rv_from_json(&p->ea, input)) == NULL)
+	if (input != NULL && (in = rv_from_json_borrow(&p->ea, input)) ==
+	    NULL)
 		return SF_ENOMEM;
 	if ((rk.rows = json_array()) == NULL)
 		return SF_ENOMEM;
@@ -251,7 +252,8 @@ policy_decide(struct policy *p, const char *point, const json_t *input,
 	if ((d = decision_queries(p, point)) == NULL)
 		return SF_ENOMEM;
 	arena_reset(&p->ea, EVAL_KEEP);
-	if (input != NULL && (in = rv_from_json(&p->ea, input)) == NULL) {
+	if (input != NULL && (in = rv_from_json_borrow(&p->ea, input)) ==
+	    NULL) {
 		rc = p->ea.over ? SF_ELIMIT : SF_ENOMEM;
 		goto out;
 	}

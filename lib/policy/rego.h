@@ -123,6 +123,8 @@ const char	*rv_type_name(const struct rv *v);
 
 /* JSON conversion (jansson).  rv_to_json returns a new reference. */
 struct rv	*rv_from_json(struct arena *a, const json_t *j);
+/* Strings point into j, which must outlive the value (evaluation input). */
+struct rv	*rv_from_json_borrow(struct arena *a, const json_t *j);
 json_t		*rv_to_json(const struct rv *v);
 
 /* Text buffer used for printing. */
@@ -218,7 +220,7 @@ struct node;
 struct builtin;
 
 /* What a call term invokes, resolved by the compiler. */
-enum call_kind { CK_NONE = 0, CK_BUILTIN, CK_FUNC, CK_DYN };
+enum call_kind { CK_NONE = 0, CK_BUILTIN, CK_FUNC, CK_DYN, CK_UNIFY };
 
 struct term {
 	uint8_t		 kind;		/* enum term_kind */
@@ -242,6 +244,7 @@ struct term {
 			 * (constant) operands, set by the compiler */
 			struct node	*node;
 			uint32_t	 ndepth;
+			struct rv	*base;	/* base data at the prefix */
 		} ref;
 		struct {
 			struct term	**items;	/* arrays, sets */

@@ -234,6 +234,23 @@ cmp_kv(const void *x, const void *y)
 	return rv_cmp(((const struct rv_kv *)x)->k, ((const struct rv_kv *)y)->k);
 }
 
+/* Key order with a fast path for the usual string keys. */
+static inline int
+key_cmp(const struct rv *a, const struct rv *b)
+{
+	uint32_t	 m;
+	int		 c;
+
+	if (a->t == RV_STR && b->t == RV_STR) {
+		m = a->n < b->n ? a->n : b->n;
+		c = m > 0 ? memcmp(a->u.s, b->u.s, m) : 0;
+		if (c != 0)
+			return c;
+		return a->n < b->n ? -1 : a->n > b->n;
+	}
+	return rv_cmp(a, b);
+}
+
 /* Is the sequence already strictly increasing? (common for built values) */
 static bool
 sorted_ptrs(struct rv **it, size_t n)
@@ -278,16 +295,25 @@ rv_obj_from(struct arena *a, struct rv_kv *kv, size_t n, bool *conflict)
 	if (conflict != NULL)
 		*conflict = false;
 	for (i = 1; i < n; i++)
-		if (rv_cmp(kv[i - 1].k, kv[i].k) >= 0) {
+		if (key_cmp(kv[i - 1].k, kv[i].k) >= 0) {
 			sorted = false;
 			break;
 		}
 	if (!sorted) {
-		/* mergesort-like stability is not needed: equal keys compare
-		 * their values below. */
-		qsort(kv, n, sizeof(*kv), cmp_kv);
+		if (n <= 16) {
+			/* insertion sort: small objects are the common case */
+			for (i = 1; i < n; i++) {
+				struct rv_kv x = kv[i];
+
+				for (j = i; j > 0 && key_cmp(kv[j - 1].k, x.k) > 0;
+				    j--)
+					kv[j] = kv[j - 1];
+				kv[j] = x;
+			}
+		} else
+			qsort(kv, n, sizeof(*kv), cmp_kv);
 		for (i = 1, j = 1; i < n; i++) {
-			if (rv_cmp(kv[j - 1].k, kv[i].k) != 0) {
+			if (key_cmp(kv[j - 1].k, kv[i].k) != 0) {
 				kv[j++] = kv[i];
 				continue;
 			}
@@ -450,6 +476,35 @@ rv_truthy(const struct rv *v)
 	return v != NULL && !(v->t == RV_BOOL && !v->u.b);
 }
 
+/* Lookup of a string key: the common case, without the generic compare. */
+static struct rv *
+obj_get_str(const struct rv *o, const char *s, uint32_t n)
+{
+	uint32_t	 lo = 0, hi = o->n, mid, m;
+	const struct rv	*k;
+	int		 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		k = o->u.o[mid].k;
+		if (k->t != RV_STR)
+			c = k->t < RV_STR ? -1 : 1;
+		else {
+			m = k->n < n ? k->n : n;
+			c = m > 0 ? memcmp(k->u.s, s, m) : 0;
+			if (c == 0)
+				c = k->n < n ? -1 : k->n > n ? 1 : 0;
+		}
+		if (c == 0)
+			return o->u.o[mid].v;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 struct rv *
 rv_obj_get(const struct rv *o, const struct rv *key)
 {
@@ -458,6 +513,8 @@ rv_obj_get(const struct rv *o, const struct rv *key)
 
 	if (o->t != RV_OBJ)
 		return NULL;
+	if (key->t == RV_STR)
+		return obj_get_str(o, key->u.s, key->n);
 	hi = o->n;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
@@ -475,13 +532,9 @@ rv_obj_get(const struct rv *o, const struct rv *key)
 struct rv *
 rv_obj_gets(const struct rv *o, const char *key)
 {
-	struct rv	 k;
-
-	k.t = RV_STR;
-	k.nk = 0;
-	k.n = (uint32_t)strlen(key);
-	k.u.s = key;
-	return rv_obj_get(o, &k);
+	if (o->t != RV_OBJ)
+		return NULL;
+	return obj_get_str(o, key, (uint32_t)strlen(key));
 }
 
 bool
@@ -554,8 +607,22 @@ rv_type_name(const struct rv *v)
 /*
  * JSON conversion.
  */
+static struct rv *from_json(struct arena *a, const json_t *j, bool borrow);
+
 struct rv *
 rv_from_json(struct arena *a, const json_t *j)
+{
+	return from_json(a, j, false);
+}
+
+struct rv *
+rv_from_json_borrow(struct arena *a, const json_t *j)
+{
+	return from_json(a, j, true);
+}
+
+static struct rv *
+from_json(struct arena *a, const json_t *j, bool borrow)
 {
 	struct rv	*v;
 	struct rv_kv	*kv;
@@ -575,6 +642,9 @@ rv_from_json(struct arena *a, const json_t *j)
 	case JSON_REAL:
 		return rv_num_dbl(a, json_real_value(j));
 	case JSON_STRING:
+		if (borrow)
+			return rv_str_ref(a, json_string_value(j),
+			    json_string_length(j));
 		return rv_str(a, json_string_value(j), json_string_length(j));
 	case JSON_ARRAY:
 		n = json_array_size(j);
@@ -583,7 +653,7 @@ rv_from_json(struct arena *a, const json_t *j)
 		if ((v = rv_arr(a, (uint32_t)n)) == NULL)
 			return NULL;
 		json_array_foreach(j, i, x)
-			if ((v->u.a[i] = rv_from_json(a, x)) == NULL)
+			if ((v->u.a[i] = from_json(a, x, borrow)) == NULL)
 				return NULL;
 		return v;
 	case JSON_OBJECT:
@@ -593,11 +663,22 @@ rv_from_json(struct arena *a, const json_t *j)
 		if ((kv = arena_alloc(a, n * sizeof(*kv))) == NULL)
 			return NULL;
 		i = 0;
-		json_object_foreach((json_t *)j, k, x) {
-			if ((kv[i].k = rv_cstr(a, k)) == NULL ||
-			    (kv[i].v = rv_from_json(a, x)) == NULL)
-				return NULL;
-			i++;
+		{
+			void	*it;
+			size_t	 kl;
+
+			for (it = json_object_iter((json_t *)j); it != NULL;
+			    it = json_object_iter_next((json_t *)j, it)) {
+				k = json_object_iter_key(it);
+				kl = json_object_iter_key_len(it);
+				x = json_object_iter_value(it);
+				kv[i].k = borrow ? rv_str_ref(a, k, kl) :
+				    rv_str(a, k, kl);
+				if (kv[i].k == NULL || (kv[i].v = from_json(a, x,
+				    borrow)) == NULL)
+					return NULL;
+				i++;
+			}
 		}
 		return rv_obj_from(a, kv, n, NULL);
 	}

@@ -5,8 +5,10 @@
  * downstream service, reused while it is fresh.
  *
  * Included by starfly.h; a C agent may also include it alone (it needs
- * only the C library).  Link with lib/libcore.a and the libraries of
- * `pkg-config --libs libcurl libssl libcrypto jansson`.
+ * only the C library).  Link with lib/libcore.a and
+ * `pkg-config --libs libcrypto jansson`; libcurl (libcurl.so.4) is
+ * loaded with dlopen on the first request, so that a cache hit never
+ * pays for mapping it.
  *
  * Configuration (etc/client.conf.example documents every key): "key
  * value" lines as in conf.h.  Lines before the first "[name]" header

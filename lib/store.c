@@ -4,7 +4,8 @@
  * Design.
  *
  * Files.  PATH is the GDBM database, PATH.gen the change marker (layout in
- * store_marker.h).  Both are mode 0660 (forced with fchmod, so the umask
+ * store_marker.h), PATH.undo the undo record of the update in flight.
+ * All are mode 0660 (forced with fchmod, so the umask
  * does not matter): the FastCGI programs and starflyctl of one unit share
  * a group.  New databases are built under a temporary name and renamed
  * into place, so a crash never leaves a half-created PATH.
@@ -51,18 +52,30 @@
  * the call itself.  So around each GDBM update the writer
  *   1. copies the database's header block into PATH.gen (image),
  *   2. sets inflight = 1, does the update, sets inflight = 0.
+ *   1. writes an undo record to PATH.undo: the key and its old value (or
+ *      "absent"),
+ *   2. copies the database's header block into PATH.gen (image),
+ *   3. sets inflight = 1, does the update, sets inflight = 0.
  * Whoever next takes a lock and finds inflight set knows a writer died in
- * that window and repairs before anything else: if GDBM refuses to open
- * the file (a torn header), the header image is written back; then
- * gdbm_recover with GDBM_RCVR_FORCE rebuilds the database from its
- * buckets into a new file renamed over PATH.  That walk reads every
- * record reachable at the time of the crash; records acknowledged before
- * are reachable because an update only rewrites in place the bucket
- * slots, directory entries and header it changes, never another record's
- * data.  The exception is GDBM reusing a record's space when a value is
- * replaced by one of exactly the same size; to keep even that key's old
- * value intact we store each value with a trailer of one byte (0x00) or,
- * when the old record has that very size, two bytes (0x00 0x01).
+ * that window and repairs before anything else: it writes the header
+ * image back (the header that matches what the walk below must read; a
+ * torn header might pass GDBM's checks), raises the header's next_block
+ * past the end of the file (GDBM rejects a bucket whose free space lies
+ * past next_block, which is what a bucket written just before the header
+ * looks like, and would drop every key in it), then gdbm_recover with
+ * GDBM_RCVR_FORCE rebuilds the database from its buckets into a new
+ * file; the undo record puts the interrupted key back as it was; the new
+ * file is renamed over PATH.  A "repairing" flag in PATH.gen makes a
+ * repair that is itself killed run again.  The walk
+ * reads every record reachable at the time of the crash, and the records
+ * of other keys are intact: an update writes new data to free space and
+ * rewrites in place only the bucket slots, directory entries and header
+ * it changes (old buckets and directories it replaces are only freed,
+ * and nothing is allocated after that within the update).  The one
+ * record GDBM may overwrite in place is the interrupted key's own (a
+ * replacement can land in the space the old value just freed), which is
+ * why the undo record exists.  So the interrupted update is rolled back
+ * and everything acknowledged before it survives.
  * Readers that find inflight set upgrade to the write lock to repair.
  * GDBM errors that mean damage (GDBM_NEED_RECOVERY, bad header, bucket,
  * avail or directory) trigger the same repair.  Every repair is logged
@@ -81,6 +94,7 @@
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -89,6 +103,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +123,8 @@ struct store {
 	char			*path;		/* the GDBM database */
 	char			*mpath;		/* PATH.gen */
 	char			*rpath;		/* PATH.repair, see store_repair */
+	char			*upath;		/* PATH.undo */
+	int			 ufd;		/* PATH.undo, opened on first write */
 	int			 mfd;		/* PATH.gen; carries the locks */
 	pid_t			 mpid;		/* process that opened mfd */
 	struct store_marker	*m;		/* PATH.gen, mapped shared */
@@ -130,6 +147,15 @@ struct txn {
 
 struct store_batch {
 	struct txn	*t;
+};
+
+/* PATH.undo: this header, the key, then the old value (if has_old). */
+#define STORE_UNDO_MAGIC	UINT64_C(0x53464c59554e4431) /* SFLYUND1 */
+struct undo_hdr {
+	uint64_t	magic;
+	uint32_t	klen;
+	uint32_t	has_old;
+	uint64_t	olen;
 };
 
 static int	 store_repair(struct store *, const char *);
@@ -178,21 +204,6 @@ make_key(const char *ns, const char *key, char *buf, size_t bufsz,
 	memcpy(buf + nl + 1, key, kl + 1);
 	*klen = nl + 1 + kl;
 	return SF_OK;
-}
-
-/*
- * A record is the value followed by 0x00, or by 0x00 0x01 (see the
- * design note).  Either way rec[vlen] is a NUL.  Returns the value
- * length or -1 when the record is malformed.
- */
-static long
-record_value_len(const char *rec, int n)
-{
-	if (n >= 1 && rec[n - 1] == 0)
-		return (long)n - 1;
-	if (n >= 2 && rec[n - 1] == 1 && rec[n - 2] == 0)
-		return (long)n - 2;
-	return -1;
 }
 
 /*
@@ -311,7 +322,8 @@ read_boot_id(unsigned char id[16])
 			v = (unsigned int)(c - 'a' + 10);
 		else
 			return false;
-		id[n / 2] = (unsigned char)(id[n / 2] | (v << ((n % 2) ? 0 : 4)));
+		id[n / 2] = (unsigned char)(id[n / 2] |
+		    (v << ((n % 2) ? 0 : 4)));
 		n++;
 	}
 	return n == 32;
@@ -331,6 +343,8 @@ marker_repair_reason(const struct store *st)
 {
 	if (atomic_load_explicit(&st->m->inflight, memory_order_acquire))
 		return "a writer died during an update";
+	if (atomic_load_explicit(&st->m->repairing, memory_order_acquire))
+		return "a repair was interrupted";
 	if (boot_zero(st->m->boot_id))
 		return "the change marker is new, the database is unverified";
 	if (st->boot_known && memcmp(st->m->boot_id, st->boot_id, 16) != 0)
@@ -510,17 +524,75 @@ restore_header(struct store *st)
 		return SF_ENOTFOUND;
 	if ((fd = open(st->path, O_WRONLY | O_CLOEXEC)) == -1)
 		return SF_ESYS;
-	if (pwrite(fd, st->m->image, len, 0) != (ssize_t)len ||
-	    fsync(fd) == -1)
+	if (pwrite(fd, st->m->image, len, 0) != (ssize_t)len)
 		rc = SF_ESYS;
 	close(fd);
-	if (rc == SF_OK)
-		log_warn("store: %s: header torn by the interrupted update; "
-		    "restored the copy taken before it", st->path);
-	else
+	if (rc != SF_OK)
 		log_err("store: %s: restoring the header: %s", st->path,
 		    strerror(errno));
 	return rc;
+}
+
+/*
+ * GDBM refuses a bucket whose free-space entries reach past the header's
+ * next_block.  A writer killed after writing a bucket but before the
+ * header leaves exactly that (the bucket's new free space lies beyond
+ * the old end), and gdbm_recover would then drop the whole bucket with
+ * every key in it.  So before the rebuild, next_block is raised well past
+ * the end of the file (free space is not copied by the rebuild, so its
+ * bounds do not matter).  *orig keeps the header's start to undo this.
+ */
+static int
+raise_next_block(struct store *st, struct store_gdbm_head *orig,
+    bool *patched)
+{
+	struct store_gdbm_head h;
+	struct stat sb;
+	int64_t end;
+	int fd, rc = SF_ESTORE;
+
+	*patched = false;
+	if ((fd = open(st->path, O_RDWR | O_CLOEXEC)) == -1)
+		return SF_ESYS;
+	if (fstat(fd, &sb) == -1 ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		goto out;
+	if ((h.magic != STORE_GDBM_MAGIC64 &&
+	    h.magic != STORE_GDBM_NUMSYNC_MAGIC64) || h.block_size < 512 ||
+	    h.block_size > (1 << 24)) {
+		log_err("store: %s: not a GDBM header", st->path);
+		goto out;
+	}
+	*orig = h;
+	end = ((int64_t)sb.st_size + h.block_size - 1) / h.block_size *
+	    h.block_size;
+	if (h.next_block > end)
+		end = h.next_block;
+	h.next_block = end + ((int64_t)64 << 20);
+	if (pwrite(fd, &h.next_block, sizeof(h.next_block),
+	    offsetof(struct store_gdbm_head, next_block)) !=
+	    (ssize_t)sizeof(h.next_block))
+		goto out;
+	*patched = true;
+	rc = SF_OK;
+out:
+	close(fd);
+	return rc;
+}
+
+static void
+lower_next_block(struct store *st, const struct store_gdbm_head *orig)
+{
+	int fd;
+
+	if ((fd = open(st->path, O_WRONLY | O_CLOEXEC)) == -1 ||
+	    pwrite(fd, &orig->next_block, sizeof(orig->next_block),
+	    offsetof(struct store_gdbm_head, next_block)) !=
+	    (ssize_t)sizeof(orig->next_block))
+		log_err("store: %s: putting the header back: %s", st->path,
+		    strerror(errno));
+	if (fd != -1)
+		close(fd);
 }
 
 /*
@@ -568,12 +640,60 @@ out:
 	free(bcopy);
 }
 
+/*
+ * Put the key of the interrupted update back as the undo record says,
+ * in the freshly rebuilt database.  A missing or unreadable record is
+ * logged; the rebuild stands.
+ */
+static void
+undo_apply(struct store *st, GDBM_FILE dbf)
+{
+	struct undo_hdr h;
+	datum key, old;
+	char *buf = NULL;
+	int fd, r;
+
+	if ((fd = open(st->upath, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    h.magic != STORE_UNDO_MAGIC || h.klen == 0 ||
+	    h.klen >= STORE_FULLKEY || h.has_old > 1 ||
+	    h.olen > STORE_VAL_MAX ||
+	    (buf = malloc(h.klen + h.olen + 1)) == NULL ||
+	    pread(fd, buf, h.klen + h.olen, sizeof(h)) !=
+	    (ssize_t)(h.klen + h.olen)) {
+		log_err("store: %s: no usable undo record; the interrupted "
+		    "key may hold a damaged value", st->upath);
+		goto out;
+	}
+	key.dptr = buf;
+	key.dsize = (int)h.klen;
+	old.dptr = buf + h.klen;
+	old.dsize = (int)h.olen;
+	if (h.has_old)
+		r = gdbm_store(dbf, key, old, GDBM_REPLACE);
+	else if ((r = gdbm_delete(dbf, key)) != 0 &&
+	    gdbm_last_errno(dbf) == GDBM_ITEM_NOT_FOUND)
+		r = 0;
+	if (r != 0)
+		log_err("store: %s: rolling back %.*s: %s", st->path,
+		    (int)h.klen, buf, gdbm_db_strerror(dbf));
+	else
+		log_warn("store: %s: rolled back the interrupted update of "
+		    "%.*s", st->path, (int)h.klen, buf);
+out:
+	if (buf != NULL)
+		sf_freezero(buf, h.klen + h.olen + 1);
+	if (fd != -1)
+		close(fd);
+}
+
 static int
 store_repair(struct store *st, const char *why)
 {
+	struct store_gdbm_head orig;
 	gdbm_recovery rcvr;
-	GDBM_FILE dbf;
-	bool crashed, same_boot;
+	GDBM_FILE dbf = NULL;
+	bool crashed, same_boot, patched = false;
 	int ge, rc;
 
 	crashed = atomic_load_explicit(&st->m->inflight,
@@ -582,15 +702,23 @@ store_repair(struct store *st, const char *why)
 	    16) == 0;
 	log_warn("store: %s: repairing: %s (last writer pid %u)", st->path,
 	    why, (unsigned int)atomic_load(&st->m->writer_pid));
+	/* Whatever happens from here on, an unfinished repair is redone. */
+	atomic_store_explicit(&st->m->repairing, 1, memory_order_release);
 	remove_strays(st);
-	dbf = db_open(st, true, st->rpath, &ge);
-	if (dbf == NULL && gdbm_damage(ge) && crashed && same_boot &&
-	    restore_header(st) == SF_OK)
-		dbf = db_open(st, true, st->rpath, &ge);
-	if (dbf == NULL) {
+	/*
+	 * After a crash in the same boot, the header as it was before the
+	 * update is the one that matches the directory and buckets the
+	 * rebuild must walk (a torn header might still pass GDBM's checks).
+	 */
+	if (crashed && same_boot && restore_header(st) == SF_OK)
+		log_warn("store: %s: header put back as it was before the "
+		    "interrupted update", st->path);
+	if ((rc = raise_next_block(st, &orig, &patched)) != SF_OK ||
+	    (dbf = db_open(st, true, st->rpath, &ge)) == NULL) {
 		log_err("store: %s: cannot be opened for repair; restore "
 		    "it from a backup", st->path);
-		return SF_ESTORE;
+		rc = SF_ESTORE;
+		goto fail;
 	}
 	memset(&rcvr, 0, sizeof(rcvr));
 	rcvr.errfun = recover_log;
@@ -599,11 +727,16 @@ store_repair(struct store *st, const char *why)
 	    != 0) {
 		log_err("store: %s: gdbm_recover: %s (the repair must run "
 		    "as the database owner)", st->path, gdbm_db_strerror(dbf));
-		gdbm_close(dbf);
-		return SF_ESTORE;
+		rc = SF_ESTORE;
+		goto fail;
 	}
+	/* dbf is now the new file, PATH.repair; PATH is untouched. */
+	patched = false;
+	if (crashed && same_boot)
+		undo_apply(st, dbf);
 	rc = gdbm_sync(dbf) == 0 ? SF_OK : SF_ESTORE;
 	gdbm_close(dbf);
+	dbf = NULL;
 	if (rc == SF_OK && rename(st->rpath, st->path) == -1) {
 		log_err("store: rename %s to %s: %s", st->rpath, st->path,
 		    strerror(errno));
@@ -612,18 +745,25 @@ store_repair(struct store *st, const char *why)
 	if (rc == SF_OK)
 		rc = fsync_dir(st->path);
 	if (rc != SF_OK)
-		return rc;
+		goto fail;
 	st->stats.recoveries++;
 	log_msg(rcvr.failed_keys || rcvr.failed_buckets ? SF_LOG_ERR :
-	    SF_LOG_WARN, "store: %s: rebuilt: %zu keys in %zu buckets recovered, %zu "
-	    "keys and %zu buckets lost, %zu duplicates dropped", st->path,
-	    rcvr.recovered_keys, rcvr.recovered_buckets, rcvr.failed_keys,
-	    rcvr.failed_buckets, rcvr.duplicate_keys);
+	    SF_LOG_WARN, "store: %s: rebuilt: %zu keys in %zu buckets "
+	    "recovered, %zu keys and %zu buckets lost, %zu duplicates "
+	    "dropped", st->path, rcvr.recovered_keys, rcvr.recovered_buckets,
+	    rcvr.failed_keys, rcvr.failed_buckets, rcvr.duplicate_keys);
 	atomic_store_explicit(&st->m->image_len, 0, memory_order_relaxed);
 	marker_set_verified(st);
 	atomic_store_explicit(&st->m->inflight, 0, memory_order_release);
+	atomic_store_explicit(&st->m->repairing, 0, memory_order_release);
 	atomic_fetch_add_explicit(&st->m->generation, 1, memory_order_release);
 	return SF_OK;
+fail:
+	if (dbf != NULL)
+		gdbm_close(dbf);
+	if (patched)
+		lower_next_block(st, &orig);
+	return rc;
 }
 
 /*
@@ -766,14 +906,50 @@ txn_end(struct txn *t, int rc)
 	return rc;
 }
 
-/* Bracket one GDBM update: save the header, flag it in flight. */
-static void
-update_begin(struct txn *t)
+/*
+ * Bracket one GDBM update of key k: write the undo record (old value, or
+ * absent when old is NULL), save the header block, flag it in flight.
+ * The update must not start unless this succeeds.
+ */
+static int
+update_begin(struct txn *t, const char *k, size_t klen, const char *old,
+    size_t olen)
 {
-	struct store_marker *m = t->st->m;
-	int bs = 0;
+	struct store *st = t->st;
+	struct store_marker *m = st->m;
+	struct undo_hdr h;
+	struct iovec iov[3];
+	int bs = 0, fd;
 	ssize_t n;
 
+	if (st->ufd == -1) {
+		fd = open(st->upath, O_RDWR | O_CREAT | O_CLOEXEC,
+		    STORE_FILE_MODE);
+		if (fd == -1 || fchmod(fd, STORE_FILE_MODE) == -1) {
+			log_err("store: %s: %s", st->upath, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return SF_ESYS;
+		}
+		st->ufd = fd;
+	}
+	memset(&h, 0, sizeof(h));
+	h.magic = STORE_UNDO_MAGIC;
+	h.klen = (uint32_t)klen;
+	h.has_old = old != NULL;
+	h.olen = old != NULL ? olen : 0;
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = (void *)(uintptr_t)k;
+	iov[1].iov_len = klen;
+	iov[2].iov_base = (void *)(uintptr_t)old;
+	iov[2].iov_len = h.olen;
+	n = pwritev(st->ufd, iov, 3, 0);
+	if (n != (ssize_t)(sizeof(h) + klen + h.olen)) {
+		log_err("store: %s: undo record: %s", st->upath,
+		    n == -1 ? strerror(errno) : "short write");
+		return SF_ESYS;
+	}
 	atomic_store_explicit(&m->image_len, 0, memory_order_relaxed);
 	if (gdbm_setopt(t->dbf, GDBM_GETBLOCKSIZE, &bs, sizeof(bs)) == 0 &&
 	    bs > 0 && bs <= STORE_BLOCK) {
@@ -785,6 +961,7 @@ update_begin(struct txn *t)
 	atomic_store_explicit(&m->writer_pid, (uint32_t)getpid(),
 	    memory_order_relaxed);
 	atomic_store_explicit(&m->inflight, 1, memory_order_release);
+	return SF_OK;
 }
 
 static void
@@ -793,12 +970,30 @@ update_end(struct txn *t)
 	atomic_store_explicit(&t->st->m->inflight, 0, memory_order_release);
 }
 
+/* Turn a fetched datum into a NUL-terminated new buffer. */
+static int
+datum_to_str(datum *d, char **out)
+{
+	char *p;
+
+	*out = NULL;
+	if ((p = realloc(d->dptr, (size_t)d->dsize + 1)) == NULL) {
+		sf_freezero(d->dptr, (size_t)d->dsize);
+		d->dptr = NULL;
+		return SF_ENOMEM;
+	}
+	p[d->dsize] = '\0';
+	d->dptr = NULL;
+	*out = p;
+	return SF_OK;
+}
+
 static int
 txn_fetch(struct txn *t, const char *k, size_t klen, char **val,
     size_t *len)
 {
 	datum key, rec;
-	long vlen;
+	int rc;
 
 	key.dptr = (char *)(uintptr_t)k;
 	key.dsize = (int)klen;
@@ -808,14 +1003,22 @@ txn_fetch(struct txn *t, const char *k, size_t klen, char **val,
 			return SF_ENOTFOUND;
 		return txn_gdbm_fail(t, "fetch");
 	}
-	if ((vlen = record_value_len(rec.dptr, rec.dsize)) < 0) {
-		log_err("store: %s: record of %s is malformed", t->st->path,
-		    k);
-		sf_freezero(rec.dptr, (size_t)rec.dsize);
-		return SF_ESTORE;
-	}
-	*val = rec.dptr;
-	*len = (size_t)vlen;
+	*len = (size_t)rec.dsize;
+	if ((rc = datum_to_str(&rec, val)) != SF_OK)
+		*len = 0;
+	return rc;
+}
+
+/*
+ * The current record of k for the undo record: *old is new or NULL when
+ * absent.  Errors other than absence are returned.
+ */
+static int
+txn_old(struct txn *t, datum key, datum *old)
+{
+	*old = gdbm_fetch(t->dbf, key);
+	if (old->dptr == NULL && gdbm_last_errno(t->dbf) != GDBM_ITEM_NOT_FOUND)
+		return txn_gdbm_fail(t, "fetch");
 	return SF_OK;
 }
 
@@ -824,8 +1027,6 @@ txn_store(struct txn *t, const char *k, size_t klen, const void *val,
     size_t len, enum store_put_mode mode)
 {
 	datum key, rec, old;
-	size_t reclen = len + 1;
-	char *buf;
 	int r, rc;
 
 	if (len > STORE_VAL_MAX) {
@@ -837,25 +1038,18 @@ txn_store(struct txn *t, const char *k, size_t klen, const void *val,
 		return SF_EINVAL;
 	key.dptr = (char *)(uintptr_t)k;
 	key.dsize = (int)klen;
-	if (mode == STORE_REPLACE) {
-		old = gdbm_fetch(t->dbf, key);
-		if (old.dptr != NULL) {
-			if ((size_t)old.dsize == reclen)
-				reclen++;
-			sf_freezero(old.dptr, (size_t)old.dsize);
-		} else if (gdbm_last_errno(t->dbf) != GDBM_ITEM_NOT_FOUND)
-			return txn_gdbm_fail(t, "fetch");
-	}
-	if ((buf = malloc(reclen)) == NULL)
-		return SF_ENOMEM;
-	if (len > 0)
-		memcpy(buf, val, len);
-	buf[len] = 0;
-	if (reclen == len + 2)
-		buf[len + 1] = 1;
-	rec.dptr = buf;
-	rec.dsize = (int)reclen;
-	update_begin(t);
+	if ((rc = txn_old(t, key, &old)) != SF_OK)
+		return rc;
+	if (old.dptr != NULL && mode == STORE_INSERT)
+		rc = SF_EEXIST;
+	else
+		rc = update_begin(t, k, klen, old.dptr, (size_t)old.dsize);
+	if (old.dptr != NULL)
+		sf_freezero(old.dptr, (size_t)old.dsize);
+	if (rc != SF_OK)
+		return rc;
+	rec.dptr = val != NULL ? (char *)(uintptr_t)val : (char *)"";
+	rec.dsize = (int)len;
 	r = gdbm_store(t->dbf, key, rec, mode == STORE_INSERT ?
 	    GDBM_INSERT : GDBM_REPLACE);
 	if (r == 0) {
@@ -867,19 +1061,25 @@ txn_store(struct txn *t, const char *k, size_t klen, const void *val,
 		rc = txn_gdbm_fail(t, "store");
 	if (!t->damaged)
 		update_end(t);
-	sf_freezero(buf, reclen);
 	return rc;
 }
 
 static int
 txn_delete(struct txn *t, const char *k, size_t klen)
 {
-	datum key;
-	int rc = SF_OK;
+	datum key, old;
+	int rc;
 
 	key.dptr = (char *)(uintptr_t)k;
 	key.dsize = (int)klen;
-	update_begin(t);
+	if ((rc = txn_old(t, key, &old)) != SF_OK)
+		return rc;
+	if (old.dptr == NULL)
+		return SF_ENOTFOUND;
+	rc = update_begin(t, k, klen, old.dptr, (size_t)old.dsize);
+	sf_freezero(old.dptr, (size_t)old.dsize);
+	if (rc != SF_OK)
+		return rc;
 	if (gdbm_delete(t->dbf, key) == 0)
 		t->written = true;
 	else if (gdbm_last_errno(t->dbf) == GDBM_ITEM_NOT_FOUND)
@@ -1045,11 +1245,13 @@ store_open(const char *path, bool create, struct store **out)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return SF_ENOMEM;
 	st->mfd = -1;
+	st->ufd = -1;
 	st->timeout_ms = STORE_TIMEOUT_MS;
 	st->boot_known = read_boot_id(st->boot_id);
 	if ((st->path = sf_strdup(path)) == NULL ||
 	    sf_asprintf(&st->mpath, "%s.gen", path) != SF_OK ||
-	    sf_asprintf(&st->rpath, "%s.repair", path) != SF_OK) {
+	    sf_asprintf(&st->rpath, "%s.repair", path) != SF_OK ||
+	    sf_asprintf(&st->upath, "%s.undo", path) != SF_OK) {
 		rc = SF_ENOMEM;
 		goto fail;
 	}
@@ -1077,9 +1279,12 @@ store_close(struct store *st)
 		munmap(st->m, sizeof(struct store_marker));
 	if (st->mfd != -1)
 		close(st->mfd);
+	if (st->ufd != -1)
+		close(st->ufd);
 	free(st->path);
 	free(st->mpath);
 	free(st->rpath);
+	free(st->upath);
 	free(st);
 }
 
@@ -1174,9 +1379,8 @@ store_iter(struct store *st, const char *ns, store_iter_fn fn, void *arg)
 	char prefix[STORE_FULLKEY];
 	struct txn t;
 	datum key, next, rec;
-	size_t plen;
-	char *name;
-	long vlen;
+	size_t plen, vlen;
+	char *name, *val;
 	int rc;
 
 	if (fn == NULL)
@@ -1195,18 +1399,15 @@ store_iter(struct store *st, const char *ns, store_iter_fn fn, void *arg)
 				rc = txn_gdbm_fail(&t, "fetch");
 				break;
 			}
-			vlen = record_value_len(rec.dptr, rec.dsize);
-			name = sf_strndup(key.dptr + plen,
-			    (size_t)key.dsize - plen);
-			if (vlen < 0 || name == NULL) {
-				rc = name == NULL ? SF_ENOMEM : SF_ESTORE;
-				if (vlen < 0)
-					log_err("store: %s: malformed record "
-					    "in namespace %s", st->path, ns);
-			} else
-				rc = fn(name, rec.dptr, (size_t)vlen, arg);
-			free(name);
-			sf_freezero(rec.dptr, (size_t)rec.dsize);
+			vlen = (size_t)rec.dsize;
+			if ((rc = datum_to_str(&rec, &val)) == SF_OK) {
+				name = sf_strndup(key.dptr + plen,
+				    (size_t)key.dsize - plen);
+				rc = name == NULL ? SF_ENOMEM :
+				    fn(name, val, vlen, arg);
+				free(name);
+				sf_freezero(val, vlen + 1);
+			}
 			if (rc != SF_OK)
 				break;
 		}

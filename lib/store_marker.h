@@ -18,6 +18,25 @@
 #define STORE_LOCK_GATE		0
 #define STORE_LOCK_MAIN		1
 
+/*
+ * The leading fields of GDBM's file header (gdbmdefs.h, 64-bit off_t
+ * formats), which the repair reads and patches; test_store checks this
+ * layout against a database GDBM made.
+ */
+struct store_gdbm_head {
+	uint32_t	magic;
+	int32_t		block_size;
+	int64_t		dir;
+	int32_t		dir_size;
+	int32_t		dir_bits;
+	int32_t		bucket_size;
+	int32_t		bucket_elems;
+	int64_t		next_block;
+};
+#define STORE_GDBM_MAGIC64		0x13579acfu
+#define STORE_GDBM_NUMSYNC_MAGIC64	0x13579ad1u
+_Static_assert(sizeof(struct store_gdbm_head) == 40, "GDBM header layout");
+
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
     "the marker needs lock-free atomics shared between processes");
 
@@ -30,7 +49,7 @@ struct store_marker {
 	_Atomic uint32_t	writer_pid;	/* who set inflight (for logs) */
 	unsigned char		boot_id[16];	/* boot of the last verified state */
 	_Atomic uint32_t	image_len;	/* valid bytes of image, 0 = none */
-	uint32_t		pad;
+	_Atomic uint32_t	repairing;	/* a repair is under way */
 	/* The database's header block as it was before the in-flight update. */
 	unsigned char		image[STORE_BLOCK];
 };

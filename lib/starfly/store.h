@@ -10,10 +10,11 @@
  * bumped after every committed write) lets any process see that something
  * changed without opening the database: reading it costs a memory load.
  *
- * Files: PATH (the GDBM database) and PATH.gen (the change marker, which
- * also carries the reader/writer locks and the crash-recovery state).
- * Both are created mode 0660 whatever the umask: the programs of one unit
- * share a group.  Local file systems only (the locks are fcntl locks).
+ * Files: PATH (the GDBM database), PATH.gen (the change marker, which
+ * also carries the reader/writer locks and the crash-recovery state) and
+ * PATH.undo (the undo record of the update in flight, made on the first
+ * write).  All are created mode 0660 whatever the umask: the programs of
+ * one unit share a group.  Local file systems only (fcntl locks).
  *
  * Keys are namespaced: "<ns>/<key>" (ns: "tool", "agent", "revoked",
  * "nonce", "meta", ...).  ns is 1..STORE_NS_MAX bytes of [a-z0-9_.-];

@@ -2,8 +2,14 @@
  * store-crash - kill -9 proof for lib/store.c (driven by
  * tests/suites/store-crash.sh).
  *
- *	store-crash write DB LOG RUN	write until killed
- *	store-crash check DB LOG NAME	verify; prints PASS/FAIL NAME
+ *	store-crash write DB LOG RUN [N MODE]	write until killed
+ *	store-crash check DB LOG NAME		verify; prints PASS/FAIL NAME
+ *
+ * With N and MODE the writer kills itself at its N-th write(2) to the
+ * database files (store_killpoint.h; MODE 0 before the write, 1 after
+ * half of it, 2 after it), which may fall in a repair as well as in an
+ * update; without them the script kills it from outside at a random
+ * moment.
  *
  * The writer appends to LOG, each line with one write(2) on an O_APPEND
  * descriptor (so a kill never leaves half a line):
@@ -15,8 +21,9 @@
  *	"F code"		the op above failed
  *	"E code"		store_open failed
  * Ops: new keys of varied sizes (some over a page, to cross page
- * boundaries and split buckets), same-size replacements of 16 hot keys
- * (GDBM's in-place case) and deletes.
+ * boundaries and split buckets), replacements of 16 hot keys with values
+ * of the same, a smaller or a larger size (GDBM may reuse the old
+ * record's space) and deletes.
  *
  * The checker replays the log: an acknowledged op fixes the key's value;
  * an op without "A" (killed in flight) allows either the old or the new
@@ -31,6 +38,7 @@
 #include <unistd.h>
 
 #include "starfly.h"
+#include "store_killpoint.h"
 
 #define MAX_OPS		200000
 #define DELETED		"\001deleted"
@@ -71,7 +79,8 @@ make_value(char *buf, size_t len, long long run, long long i)
 }
 
 static int
-do_write(const char *db, const char *log, long long run)
+do_write(const char *db, const char *log, long long run, long long killat,
+    int mode)
 {
 	struct store_stats s;
 	struct store *st;
@@ -84,6 +93,8 @@ do_write(const char *db, const char *log, long long run)
 	if (logfd == -1)
 		return 2;
 	logline("S %lld\n", run);
+	if (killat > 0)
+		killpoint_arm(db, (long)killat, mode);
 	if ((rc = store_open(db, true, &st)) != SF_OK) {
 		logline("E %d\n", rc);
 		return 1;
@@ -94,11 +105,16 @@ do_write(const char *db, const char *log, long long run)
 		switch (i % 10) {
 		case 7:
 		case 8:
-			/* Same size every time: GDBM's in-place case. */
+			/*
+			 * Replacements that keep, shrink or grow the value:
+			 * GDBM may write a new value over the old one.
+			 */
 			snprintf(key, sizeof(key), "h%lld", (i / 10) % 16);
-			make_value(val, 64, run, i);
+			len = (i % 20 == 7) ? 64 :
+			    16 + (size_t)((i * 53) % 300);
+			make_value(val, len, run, i);
 			logline("W hot %s %s\n", key, val);
-			rc = store_put(st, "hot", key, val, 64, STORE_REPLACE);
+			rc = store_put(st, "hot", key, val, len, STORE_REPLACE);
 			break;
 		case 9:
 			snprintf(key, sizeof(key), "k%lld-%lld", run, i - 9);
@@ -276,15 +292,18 @@ do_check(const char *db, const char *log, const char *name)
 int
 main(int argc, char *argv[])
 {
-	long long run;
+	long long run, killat = 0, mode = KP_BEFORE;
 
 	log_init("store-crash", 0, SF_LOG_WARN);
-	if (argc == 5 && strcmp(argv[1], "write") == 0 &&
-	    sf_strtonum(argv[4], 0, 1000000, &run) == SF_OK)
-		return do_write(argv[2], argv[3], run);
+	if ((argc == 5 || argc == 7) && strcmp(argv[1], "write") == 0 &&
+	    sf_strtonum(argv[4], 0, 1000000, &run) == SF_OK &&
+	    (argc == 5 || (sf_strtonum(argv[5], 1, 100000000, &killat) ==
+	    SF_OK && sf_strtonum(argv[6], KP_BEFORE, KP_AFTER, &mode) ==
+	    SF_OK)))
+		return do_write(argv[2], argv[3], run, killat, (int)mode);
 	if (argc == 5 && strcmp(argv[1], "check") == 0)
 		return do_check(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: store-crash write DB LOG RUN | "
+	fprintf(stderr, "usage: store-crash write DB LOG RUN [N MODE] | "
 	    "check DB LOG NAME\n");
 	return 2;
 }

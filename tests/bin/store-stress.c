@@ -62,7 +62,8 @@ static int storm;
 static void
 value_for(uint64_t seq, char *buf, size_t bufsz)
 {
-	static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static const char pad[] =
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
 
 	snprintf(buf, bufsz, "{\"seq\":%llu,\"pad\":\"%.*s\"}",
 	    (unsigned long long)seq, (int)(seq % (sizeof(pad) - 1)), pad);
@@ -360,7 +361,8 @@ main(int argc, char *argv[])
 
 	why[0] = '\0';
 	if (bad_exit)
-		snprintf(why, sizeof(why), "%d processes exited badly", bad_exit);
+		snprintf(why, sizeof(why), "%d processes exited badly",
+		    bad_exit);
 	else if (sh->failed || sh->acked != (uint64_t)n)
 		snprintf(why, sizeof(why), "failed writes");
 	else if (v.present != sh->acked || v.bad)

@@ -1,9 +1,13 @@
 #!/bin/sh
-# store-crash.sh - kill -9 a store writer at random moments, many times;
+# store-crash.sh - kill store writers at random moments, many times;
 # afterwards the store must open and every acknowledged write must be
-# there (tests/bin/store-crash checks the log it kept).  Runs once on the
-# disk (TMPDIR or /tmp) and once on tmpfs (/dev/shm), where nothing waits
-# for fsync and most kills land inside a GDBM update.
+# there (tests/bin/store-crash keeps a log and checks it).
+#  - store-crash-disk / -tmpfs: SIGKILL from outside after a random delay,
+#    on the disk (TMPDIR or /tmp) and on tmpfs (/dev/shm), where nothing
+#    waits for fsync and more kills land inside a GDBM update;
+#  - store-crash-points: the writer kills itself at a random write(2) to
+#    the database files (before it, half-way through it, or after it),
+#    so every kill lands inside an update or a repair.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 tool=tests/bin/store-crash
@@ -19,9 +23,9 @@ rnd() {
 }
 
 rc=0
-for where in disk:"${TMPDIR:-/tmp}" tmpfs:/dev/shm; do
-	name=store-crash-${where%%:*}
-	base=${where#*:}
+for what in disk:"${TMPDIR:-/tmp}" tmpfs:/dev/shm points:"${TMPDIR:-/tmp}"; do
+	name=store-crash-${what%%:*}
+	base=${what#*:}
 	if [ ! -d "$base" ] || [ ! -w "$base" ]; then
 		echo "SKIP $name: $base not writable"
 		continue
@@ -29,16 +33,22 @@ for where in disk:"${TMPDIR:-/tmp}" tmpfs:/dev/shm; do
 	dir=$(mktemp -d "$base/sf-crash-XXXXXX") || exit 2
 	i=1
 	while [ "$i" -le "$KILLS" ]; do
-		"$tool" write "$dir/c.db" "$dir/log" "$i" 2>>"$dir/stderr" &
-		pid=$!
-		ms=$(( 5 + $(rnd 250) ))
-		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		if [ "$name" = store-crash-points ]; then
+			"$tool" write "$dir/c.db" "$dir/log" "$i" \
+			    $((1 + $(rnd 2000))) "$(rnd 3)" 2>>"$dir/stderr"
+		else
+			"$tool" write "$dir/c.db" "$dir/log" "$i" \
+			    2>>"$dir/stderr" &
+			pid=$!
+			ms=$(( 5 + $(rnd 250) ))
+			sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+			kill -9 "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+		fi
 		i=$((i + 1))
 	done
-	"$tool" check "$dir/c.db" "$dir/log" "$name" || rc=1
-	if [ $rc -ne 0 ]; then
+	if ! "$tool" check "$dir/c.db" "$dir/log" "$name"; then
+		rc=1
 		tail -n 20 "$dir/stderr" | sed 's/^/    /'
 	fi
 	rm -rf "$dir"

@@ -20,10 +20,12 @@
 #include "starfly.h"
 #include "store_marker.h"
 #include "t.h"
+#include "../bin/store_killpoint.h"
 
 static char dir[64];
 static char db[128];
 static char gen[160];
+static char undo[160];
 
 static void
 rm_dir_files(void)
@@ -368,7 +370,10 @@ test_reopen_and_modes(void)
 	T_OK(rc);
 	T(stat(db, &sb) == 0 && (sb.st_mode & 0777) == 0660);
 	T(stat(gen, &sb) == 0 && (sb.st_mode & 0777) == 0660);
-	T_OK(store_put(st, "revoked", "sub-1", "{}", 2, STORE_REPLACE));
+	old = umask(077);
+	rc = store_put(st, "revoked", "sub-1", "{}", 2, STORE_REPLACE);
+	umask(old);
+	T_OK(rc);
 	store_close(st);
 	st = NULL;
 	T_OK(store_open(db, false, &st));
@@ -378,7 +383,8 @@ test_reopen_and_modes(void)
 	T_OK(store_open(db, true, &st));	/* create on existing: keeps */
 	T_OK(get_eq(st, "revoked", "sub-1", "{}"));
 	store_close(st);
-	T(count_files() == 2);
+	T(stat(undo, &sb) == 0 && (sb.st_mode & 0777) == 0660);
+	T(count_files() == 3);
 	T(store_open("", true, &st) == SF_EINVAL);
 	T(store_open("/nonexistent-dir/x.db", true, &st) == SF_ESYS);
 }
@@ -506,7 +512,8 @@ test_timeout_busy(void)
 	T(store_get(st, "meta", "x", &v, &len) == SF_EBUSY);
 	el = sf_mono_ns() - t0;
 	T(v == NULL);
-	T(el >= 150000000u && el < 1500000000u);	/* bounded, not instant */
+	/* Bounded, not instant. */
+	T(el >= 150000000u && el < 1500000000u);
 	t0 = sf_mono_ns();
 	T(store_put(st, "meta", "x", "2", 1, STORE_REPLACE) == SF_EBUSY);
 	el = sf_mono_ns() - t0;
@@ -597,19 +604,26 @@ test_fork_inherited_handle(void)
 }
 
 static int
-fill(struct store *st, int n)
+fill_cb(struct store_batch *b, void *arg)
 {
 	char k[32], v[64];
-	int i, rc;
+	int i, n = *(int *)arg, rc;
 
 	for (i = 0; i < n; i++) {
 		snprintf(k, sizeof(k), "k%d", i);
 		snprintf(v, sizeof(v), "value-%d-%s", i, i % 3 ? "x" : "yyyyy");
-		if ((rc = store_put(st, "tool", k, v, strlen(v),
+		if ((rc = store_batch_put(b, "tool", k, v, strlen(v),
 		    STORE_REPLACE)) != SF_OK)
 			return rc;
 	}
 	return SF_OK;
+}
+
+/* Keys k0..k(n-1) of namespace tool, in one batch. */
+static int
+fill(struct store *st, int n)
+{
+	return store_batch(st, fill_cb, &n);
 }
 
 static int
@@ -661,7 +675,7 @@ test_recover_need_recovery(void)
 	    !exists("unit.db.new.4242"));
 	T(exists("unit.db.repairs") && exists("unit.db.backup") &&
 	    exists("unit.db.new.x1"));
-	T(count_files() == 5);			/* db, gen and the 3 kept */
+	T(count_files() == 6);		/* db, gen, undo and the 3 kept */
 	store_close(st);
 }
 
@@ -677,11 +691,15 @@ test_recover_torn_header(void)
 	struct store_marker *m;
 	struct store_stats s;
 	unsigned char junk[64];
+	char *v = NULL;
+	size_t len;
 	uint64_t g;
 	int fd;
 
 	T(st != NULL);
 	T_OK(fill(st, 400));
+	/* The last update (its undo record says "absent") is the one cut. */
+	T_OK(store_put(st, "tool", "cut", "x", 1, STORE_REPLACE));
 	T((m = map_marker()) != NULL);
 	T((fd = open(db, O_RDWR)) != -1);
 	T(pread(fd, m->image, STORE_BLOCK, 0) == STORE_BLOCK);
@@ -694,6 +712,7 @@ test_recover_torn_header(void)
 	/* A reader in another handle finds it and repairs. */
 	T_OK(store_open(db, false, &st2));
 	T_OK(check(st2, 400));
+	T(store_get(st2, "tool", "cut", &v, &len) == SF_ENOTFOUND);
 	store_get_stats(st2, &s);
 	T(s.recoveries == 1);
 	T(atomic_load(&m->inflight) == 0);
@@ -775,18 +794,328 @@ test_truncated_database(void)
 	store_close(st);
 }
 
+/*
+ * Crash points: an update is run in a child that SIGKILLs itself at its
+ * n-th write to the database (before it, half-way through it, or after
+ * it; see store_killpoint.h), for every n (every count/40th for a long
+ * batch).  Then the store must open,
+ * every other key must be intact and the cut key must hold its old or its
+ * new value: the update happened or it did not.
+ */
+struct cut {
+	const char	*name;
+	size_t		 old_len;	/* 0: absent before */
+	size_t		 new_len;	/* 0: the update deletes it */
+	int		 batch;		/* >0: insert that many keys at once */
+};
+
+struct saved {
+	char	*db, *gen;
+	size_t	 dblen, genlen;
+};
+
+static void
+pattern(char *buf, size_t len, int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (char)('a' + (i * 7 + (size_t)seed * 13) % 26);
+	buf[len] = '\0';
+}
+
+static int
+batch_insert_cb(struct store_batch *b, void *arg)
+{
+	const struct cut *c = arg;
+	char k[32], v[64];
+	int i, rc;
+
+	for (i = 0; i < c->batch; i++) {
+		snprintf(k, sizeof(k), "b%d", i);
+		snprintf(v, sizeof(v), "batch-%d", i);
+		if ((rc = store_batch_put(b, "tool", k, v, strlen(v),
+		    STORE_INSERT)) != SF_OK)
+			return rc;
+	}
+	return SF_OK;
+}
+
+static int
+cut_update(struct store *st, const struct cut *c)
+{
+	static char nv[8192];
+
+	if (c->batch > 0)
+		return store_batch(st, batch_insert_cb, (void *)(uintptr_t)c);
+	if (c->new_len == 0)
+		return store_del(st, "tool", "target");
+	pattern(nv, c->new_len, 2);
+	return store_put(st, "tool", "target", nv, c->new_len, STORE_REPLACE);
+}
+
+/*
+ * Run the update in a child armed at write n (n < 0: count only).
+ * Returns 0 if it completed (*count = its writes), 1 if it was killed,
+ * -1 on any other outcome.
+ */
+static int
+cut_child(const struct cut *c, long n, int mode, long *count)
+{
+	struct store *st;
+	long seen = -1;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe(p) == -1)
+		return -1;
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		if (store_open(db, false, &st) != SF_OK)
+			_exit(2);
+		killpoint_arm(db, n, mode);
+		if (cut_update(st, c) != SF_OK)
+			_exit(3);
+		seen = killpoint_seen();
+		_exit(write(p[1], &seen, sizeof(seen)) == sizeof(seen) ? 0 : 4);
+	}
+	close(p[1]);
+	if (read(p[0], &seen, sizeof(seen)) != sizeof(seen))
+		seen = -1;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return 1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && seen >= 0) {
+		*count = seen;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+put_file(const char *path, const char *buf, size_t len)
+{
+	int fd;
+
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0660)) == -1)
+		return -1;
+	if (len > 0 && write(fd, buf, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+struct fillcheck {
+	int	n;		/* k0..k(n-1) expected */
+	int	good;
+};
+
+static int
+fillcheck_cb(const char *key, const char *val, size_t len, void *arg)
+{
+	struct fillcheck *f = arg;
+	char v[64];
+	long long i;
+
+	if (key[0] != 'k' || sf_strtonum(key + 1, 0, f->n - 1, &i) != SF_OK)
+		return SF_OK;
+	snprintf(v, sizeof(v), "value-%lld-%s", i, i % 3 ? "x" : "yyyyy");
+	if (len == strlen(v) && memcmp(val, v, len) == 0)
+		f->good++;
+	return SF_OK;
+}
+
+/* All of fill()'s n keys intact, in one read transaction. */
+static int
+check_all(struct store *st, int n)
+{
+	struct fillcheck f = { n, 0 };
+	int rc;
+
+	if ((rc = store_iter(st, "tool", fillcheck_cb, &f)) != SF_OK)
+		return rc;
+	return f.good == n ? SF_OK : SF_ENOTFOUND;
+}
+
+/* The state after a cut: everything else intact, the cut key old or new. */
+static int
+cut_verify(const struct cut *c, uint64_t *repairs)
+{
+	struct store_stats s;
+	struct store *st;
+	char want[8192], *v = NULL, k[32];
+	size_t len;
+	int rc, i, present, prefix_ended = 0;
+
+	if (store_open(db, false, &st) != SF_OK)
+		return 1;
+	if ((rc = check_all(st, 200)) != SF_OK) {
+		fprintf(stderr, "cut: other keys: %s\n", sf_strerror(rc));
+		goto out;
+	}
+	rc = 2;
+	if (c->batch > 0) {
+		/* A prefix of the batch, each key whole. */
+		for (i = 0; i < c->batch; i++) {
+			snprintf(k, sizeof(k), "b%d", i);
+			snprintf(want, sizeof(want), "batch-%d", i);
+			present = get_eq(st, "tool", k, want) == SF_OK;
+			if (!present && get_eq(st, "tool", k, want) !=
+			    SF_ENOTFOUND)
+				goto out;
+			if (present && prefix_ended) {
+				fprintf(stderr, "cut: %s present after a gap\n",
+				    k);
+				goto out;
+			}
+			prefix_ended |= !present;
+		}
+	} else {
+		switch (store_get(st, "tool", "target", &v, &len)) {
+		case SF_ENOTFOUND:
+			if (c->old_len != 0 && c->new_len != 0)
+				goto out;
+			break;
+		case SF_OK:
+			pattern(want, c->old_len, 1);
+			if (c->old_len != 0 && len == c->old_len &&
+			    memcmp(v, want, len) == 0)
+				break;
+			pattern(want, c->new_len, 2);
+			if (c->new_len != 0 && len == c->new_len &&
+			    memcmp(v, want, len) == 0)
+				break;
+			fprintf(stderr, "cut: target holds %zu bytes "
+			    "\"%.20s\"\n", len, v);
+			goto out;
+		default:
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(v);
+	store_get_stats(st, &s);
+	*repairs += s.recoveries;
+	store_close(st);
+	return rc;
+}
+
+static void
+cut_case(const struct cut *c)
+{
+	static const char *const modes[] = { "before", "torn", "after" };
+	struct saved sv;
+	struct store *st;
+	char old[8192];
+	uint64_t repairs = 0;
+	long count = 0, n, step, cuts = 0;
+	int mode, r;
+
+	memset(&sv, 0, sizeof(sv));
+	T((st = fresh()) != NULL);
+	T_OK(fill(st, 200));
+	if (c->old_len > 0) {
+		pattern(old, c->old_len, 1);
+		T_OK(store_put(st, "tool", "target", old, c->old_len,
+		    STORE_REPLACE));
+	}
+	store_close(st);
+	T_OK(sf_read_file(db, 64u << 20, &sv.db, &sv.dblen));
+	T_OK(sf_read_file(gen, 1u << 20, &sv.gen, &sv.genlen));
+	T(cut_child(c, -1, KP_AFTER, &count) == 0);
+	T(count >= 1);			/* write interposition works */
+	step = count > 40 ? count / 40 : 1;
+	for (mode = KP_BEFORE; mode <= KP_AFTER; mode++) {
+		for (n = 1; n <= count; n += step) {
+			T(put_file(db, sv.db, sv.dblen) == 0 &&
+			    put_file(gen, sv.gen, sv.genlen) == 0);
+			r = cut_child(c, n, mode, &count);
+			if (r != 1 || cut_verify(c, &repairs) != 0) {
+				fprintf(stderr, "cut %s: %s at write %ld of "
+				    "%ld: %s\n", c->name, modes[mode], n, count,
+				    r != 1 ? "not killed" : "bad state");
+				T(0);
+			}
+			cuts++;
+		}
+	}
+	T(repairs > 0);
+	free(sv.db);
+	free(sv.gen);
+	printf("# cut %s: %ld writes, %ld crash points, %llu repairs\n",
+	    c->name, count, cuts, (unsigned long long)repairs);
+}
+
+static void
+test_cut_replace_shrink(void)
+{
+	static const struct cut c = { "replace-shrink", 600, 40, 0 };
+
+	cut_case(&c);
+}
+
+static void
+test_cut_replace_same(void)
+{
+	static const struct cut c = { "replace-same", 300, 300, 0 };
+
+	cut_case(&c);
+}
+
+static void
+test_cut_replace_grow(void)
+{
+	static const struct cut c = { "replace-grow", 40, 5000, 0 };
+
+	cut_case(&c);
+}
+
+static void
+test_cut_insert(void)
+{
+	static const struct cut c = { "insert", 0, 2000, 0 };
+
+	cut_case(&c);
+}
+
+static void
+test_cut_delete(void)
+{
+	static const struct cut c = { "delete", 500, 0, 0 };
+
+	cut_case(&c);
+}
+
+static void
+test_cut_batch_splits(void)
+{
+	static const struct cut c = { "batch-150-inserts", 0, 0, 150 };
+
+	cut_case(&c);
+}
+
 int
 main(void)
 {
+	const char *tmp;
+
 	t_prog = "store";
 	log_init("test_store", 0, SF_LOG_ERR);
-	snprintf(dir, sizeof(dir), "/tmp/sf-store-XXXXXX");
+	tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/sf-store-XXXXXX",
+	    tmp != NULL && *tmp == '/' && strlen(tmp) < 40 ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		printf("FAIL store: mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
 	snprintf(db, sizeof(db), "%s/unit.db", dir);
 	snprintf(gen, sizeof(gen), "%s.gen", db);
+	snprintf(undo, sizeof(undo), "%s.undo", db);
 
 	RUN(test_put_get_replace);
 	RUN(test_insert_and_notfound);
@@ -804,6 +1133,12 @@ main(void)
 	RUN(test_unrepairable_header);
 	RUN(test_marker_lost_and_reboot);
 	RUN(test_truncated_database);
+	RUN(test_cut_replace_shrink);
+	RUN(test_cut_replace_same);
+	RUN(test_cut_replace_grow);
+	RUN(test_cut_insert);
+	RUN(test_cut_delete);
+	RUN(test_cut_batch_splits);
 
 	rm_dir_files();
 	rmdir(dir);

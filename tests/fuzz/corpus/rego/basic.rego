@@ -1,0 +1,3 @@
+package p
+
+allow if input.x == 1

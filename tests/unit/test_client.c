@@ -168,7 +168,7 @@ srv_main(void *arg)
 				pthread_mutex_unlock(&S.mu);
 				pf[0].fd = S.stop[0];
 				pf[0].events = POLLIN;
-				(void)poll(pf, 1, 3000);
+				(void)poll(pf, 1, 1500);
 				close(fd);
 				continue;
 			}

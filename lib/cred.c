@@ -34,11 +34,10 @@
 #define SAFE_MAX	96		/* token text quoted in messages */
 #define NUMDATE_MAX	((int64_t)1 << 52)
 
-/* One validation: where messages go and what is being validated. */
+/* One validation: what is being validated, and where the reason goes. */
 struct vctx {
 	const struct sf_conf	*c;
-	const char		*field;		/* "subject_token" ... */
-	bool			 actor;
+	bool			 actor;		/* an actor_token */
 	int			 type;		/* enum cred_type */
 	int64_t			 now, skew;
 	char			**why;
@@ -65,8 +64,7 @@ fail(struct vctx *v, int rc, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	free(*v->why);
-	*v->why = NULL;
-	(void)sf_asprintf(v->why, "%s: %s", v->field, msg);
+	*v->why = sf_strdup(msg);
 	return rc;
 }
 
@@ -1255,8 +1253,8 @@ cred_validate(const struct sf_conf *c, const struct issuers *is,
     const struct keyring *own, const char *token, const char *token_type,
     int64_t now, struct subject *out, char **why)
 {
-	struct vctx v = { .c = c, .field = "subject_token", .actor = false,
-	    .now = now, .skew = c->clock_skew, .why = why };
+	struct vctx v = { .c = c, .actor = false, .now = now,
+	    .skew = c->clock_skew, .why = why };
 
 	return validate(&v, is, own, token, token_type, out);
 }
@@ -1266,8 +1264,8 @@ cred_validate_actor(const struct sf_conf *c, const struct issuers *is,
     const struct keyring *own, const char *token, const char *token_type,
     int64_t now, struct subject *out, char **why)
 {
-	struct vctx v = { .c = c, .field = "actor_token", .actor = true,
-	    .now = now, .skew = c->clock_skew, .why = why };
+	struct vctx v = { .c = c, .actor = true, .now = now,
+	    .skew = c->clock_skew, .why = why };
 
 	return validate(&v, is, own, token, token_type, out);
 }

@@ -106,8 +106,9 @@ struct subject {
  * requires one; the subject's trust domain the issuer's).  Tokens this
  * unit issued (agent tokens, and actor tokens) verify against own (may be
  * NULL).  In dev mode the stub rules of API.md apply.  On failure *why
- * (new) says which check failed, prefixed "subject_token: ", and the
- * return is SF_EINVAL (malformed or unsupported type), SF_EBADSIG,
+ * (new) says which check failed (e.g. "expired at 2026-11-22T10:00:00Z";
+ * the caller names the field: "subject_token: ..."), and the return is
+ * SF_EINVAL (malformed or unsupported type), SF_EBADSIG,
  * SF_EALG, SF_EKEY, SF_EEXPIRED, SF_ENOTYET or SF_ECLAIM (SF_ENOMEM
  * aside).  out is filled on SF_OK; clear it with subject_clear.
  *
@@ -121,9 +122,9 @@ int		 cred_validate(const struct sf_conf *c,
 		    struct subject *out, char **why);
 
 /*
- * The same for an actor_token: *why is prefixed "actor_token: ", and a
- * token this unit issued is accepted whatever actor_token_type names
- * (delegation chains present our own tokens as actors).
+ * The same for an actor_token, except that a token this unit issued is
+ * accepted whatever actor_token_type names (delegation chains present
+ * our own tokens as actors).
  */
 int		 cred_validate_actor(const struct sf_conf *c,
 		    const struct issuers *is, const struct keyring *own,

@@ -8,7 +8,7 @@
  * an unknown type), the rest is the token.  Invariants: no crash, leak
  * or hang; success fills a subject whose id is a wimse:// or spiffe://
  * URI with the trust domain it names; failure leaves the subject empty
- * and says why, prefixed with the field.
+ * and says why.
  */
 #include <sys/stat.h>
 
@@ -125,13 +125,13 @@ setup(void)
 
 /* The invariants of one call. */
 static void
-check(int rc, const struct subject *s, const char *why, const char *field)
+check(int rc, const struct subject *s, const char *why)
 {
 	const char *p;
 
 	if (rc != SF_OK) {
 		if (s->id != NULL || s->claims != NULL || why == NULL ||
-		    strncmp(why, field, strlen(field)) != 0)
+		    *why == '\0')
 			abort();
 		return;
 	}
@@ -171,14 +171,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		why = NULL;
 		rc = cred_validate(confs[i], is, own, tok, type, 1800000000, &s,
 		    &why);
-		check(rc, &s, why, "subject_token: ");
+		check(rc, &s, why);
 		subject_clear(&s);
 		free(why);
 	}
 	why = NULL;
 	rc = cred_validate_actor(&prod, is, own, tok, type, 1800000000, &s,
 	    &why);
-	check(rc, &s, why, "actor_token: ");
+	check(rc, &s, why);
 	subject_clear(&s);
 	free(why);
 	free(tok);

@@ -154,9 +154,8 @@ refused(const struct sf_conf *c, const char *tok, const char *type, int want,
 	struct subject s;
 	char *why = NULL;
 	int rc = val(c, tok, type, &s, &why);
-	bool ok = rc == want && why != NULL &&
-	    strncmp(why, "subject_token: ", 15) == 0 &&
-	    (needle == NULL || strstr(why, needle) != NULL) && s.id == NULL;
+	bool ok = rc == want && why != NULL && strncmp(why, "subject_token",
+	    13) != 0 && (needle == NULL || strstr(why, needle) != NULL) && s.id == NULL;
 
 	if (!ok)
 		fprintf(stderr, "refused: rc %d (%s) want %d, why: %s\n", rc,
@@ -982,7 +981,7 @@ test_own_tokens(void)
 	/* Actor prefix. */
 	T(cred_validate_actor(&prod, iss_set, own, old, CRED_TYPE_JWT, now,
 	    &s, &why) == SF_EEXPIRED);
-	T(strncmp(why, "actor_token: expired at", 23) == 0);
+	T(strncmp(why, "expired at", 10) == 0);
 	free(why);
 	free(at);
 	free(ag);

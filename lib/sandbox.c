@@ -39,10 +39,12 @@
 
 #include <linux/landlock.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -138,7 +140,7 @@ static const char *const sys_common[] = {
 	"getppid", "gettid", "getuid", "geteuid", "getgid", "getegid",
 	"getresuid", "getresgid", "getgroups", "getrlimit", "prlimit64",
 	"getrusage", "times", "sysinfo", "uname", "sched_yield",
-	"sched_getaffinity",
+	"sched_getaffinity", "getpriority", "setpriority",
 	/* threads, process-shared mutexes, the seal segment, inotify */
 	"futex", "set_robust_list", "get_robust_list", "rseq", "mlock",
 	"munlock", "inotify_init", "inotify_init1", "inotify_add_watch",
@@ -350,6 +352,59 @@ ll_allow_dir_of(struct ll *l, const char *path, uint64_t access)
 	return rc;
 }
 
+/*
+ * Files the drop-in configurations name by absolute path (an issuer's
+ * jwks_file, a client's secret_file, a transmitter's keys): allow reading
+ * the directory of each, so a key file may be replaced by rename.
+ * Relative paths resolve inside etc_dir, which is allowed already.
+ */
+static int
+ll_allow_named_files(struct ll *l, const char *etc_dir)
+{
+	static const char *const subdirs[] = { "issuers.d", "clients.d",
+	    "transmitters.d" };
+	char path[PATH_MAX], line[1024], *v, *end;
+	struct dirent *de;
+	size_t i, n;
+	DIR *d;
+	FILE *f;
+	int rc = SF_OK;
+
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", etc_dir,
+		    subdirs[i]) >= sizeof(path) || (d = opendir(path)) == NULL)
+			continue;
+		while (rc == SF_OK && (de = readdir(d)) != NULL) {
+			n = strlen(de->d_name);
+			if (n < 6 || strcmp(de->d_name + n - 5, ".conf") != 0 ||
+			    (size_t)snprintf(path, sizeof(path), "%s/%s/%s",
+			    etc_dir, subdirs[i], de->d_name) >= sizeof(path) ||
+			    (f = fopen(path, "re")) == NULL)
+				continue;
+			while (rc == SF_OK && fgets(line, sizeof(line), f)) {
+				/* "key value" or "key \"value\"" */
+				v = line + strcspn(line, " \t\n#");
+				v += strspn(v, " \t");
+				if (*v == '"')
+					v++;
+				if (*v != '/')
+					continue;
+				end = v + strcspn(v, "\"\n#");
+				while (end > v && (end[-1] == ' ' ||
+				    end[-1] == '\t'))
+					end--;
+				*end = '\0';
+				if (strrchr(v, '/') == v)
+					continue;	/* never all of / */
+				rc = ll_allow_dir_of(l, v, LL_RO);
+			}
+			fclose(f);
+		}
+		closedir(d);
+	}
+	return rc;
+}
+
 static int
 landlock_enter(const struct sandbox_profile *prof, const struct sf_conf *c,
     const char *listen)
@@ -401,6 +456,8 @@ landlock_enter(const struct sandbox_profile *prof, const struct sf_conf *c,
 		rc = ll_allow(&l, c->etc_dir, LL_RO);
 		if (rc == SF_OK)
 			rc = ll_allow(&l, c->policy_dir, LL_RO);
+		if (rc == SF_OK && c->etc_dir != NULL)
+			rc = ll_allow_named_files(&l, c->etc_dir);
 	}
 	if (rc == SF_OK && (prof->fs & SANDBOX_FS_KEYS))
 		rc = ll_allow(&l, c->keys_dir, LL_RO);

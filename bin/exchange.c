@@ -549,7 +549,7 @@ post_token(struct http_req *req, void *arg)
 	if (at != NULL) {
 		free(why);
 		why = NULL;
-		rc = cred_validate(c, x->issuers, x->kr, at, att, now, &act,
+		rc = cred_validate_actor(c, x->issuers, x->kr, at, att, now, &act,
 		    &why);
 		if (rc != SF_OK) {
 			if (rc == SF_ENOMEM)

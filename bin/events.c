@@ -14,7 +14,10 @@
  * across rotated files; without it the stream starts at the end.
  *
  * The stream follows the audit files with inotify: writers never know a
- * reader exists, so no exchange waits for a slow client.  Each open
+ * reader exists, so no exchange waits for a slow client.  Readers run
+ * at nice 10 and gather a burst for BATCH_MS before writing it, so a
+ * busy unit costs each stream one wake-up per BATCH_MS, not one per
+ * decision.  Each open
  * stream holds this process (one worker) until the client goes; the
  * unit-wide pool is sse_workers streams (slots in the metrics segment),
  * and past it a request gets 503 with Retry-After.  With --listen the
@@ -23,6 +26,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,7 @@
 #define MAX_TYPES	16
 #define SPARE_WORKERS	2
 #define POLL_MS		200	/* without inotify */
+#define BATCH_MS	100	/* events gathered per write to a client */
 
 struct ev_ctx {
 	struct prog	 prog;
@@ -191,6 +196,13 @@ stream(struct http_req *req, struct ev_ctx *ctx, struct audit_follow *fw,
 			log_err("events: poll: %s", strerror(errno));
 			return SF_ESYS;
 		}
+		/*
+		 * Gather what a burst appends before reading it: one wake-up
+		 * and one write per client per BATCH_MS, however fast the
+		 * unit decides.
+		 */
+		if (n > 0 && !ev_stop)
+			(void)poll(NULL, 0, BATCH_MS);
 	}
 	return SF_OK;
 }
@@ -258,6 +270,13 @@ main(int argc, char *argv[])
 	struct http_server srv = { 0 };
 	int rc;
 
+	/*
+	 * Streams yield the CPU to the programs that decide (before the
+	 * sandbox that prog_init enters).
+	 */
+	errno = 0;
+	if (nice(10) == -1 && errno != 0)
+		fprintf(stderr, "events.fcgi: nice: %s\n", strerror(errno));
 	if (prog_init(&ctx.prog, "events.fcgi", &argc, argv) != SF_OK)
 		return 1;
 	(void)metrics_open(ctx.prog.conf, &ctx.metrics);

@@ -1096,6 +1096,40 @@ struct audit_follow {
 	size_t		 len, off, cap;
 };
 
+/*
+ * seq and type of a line this module wrote, without the hash or a JSON
+ * parse.  The members before "type" are ours (no quotes inside), so the
+ * first ,"type":" is the record's own.
+ */
+static int
+peek_line(const char *line, size_t len, struct audit_line *out)
+{
+	static const char tk[] = ",\"type\":\"";
+	const char *p, *end = line + len, *t;
+	uint64_t seq = 0;
+	size_t n;
+
+	if (len < 9 || memcmp(line, "{\"seq\":", 7) != 0)
+		return SF_EPARSE;
+	for (p = line + 7; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (seq > (UINT64_MAX - 9) / 10)
+			return SF_EPARSE;
+		seq = seq * 10 + (uint64_t)(*p - '0');
+	}
+	if (seq == 0 || p == end || *p != ',')
+		return SF_EPARSE;
+	out->seq = seq;
+	if ((t = memmem(line, len, tk, sizeof(tk) - 1)) != NULL) {
+		t += sizeof(tk) - 1;
+		for (n = 0; t + n < end && t[n] != '"' &&
+		    n + 1 < sizeof(out->typebuf); n++)
+			out->typebuf[n] = t[n];
+		out->typebuf[n] = '\0';
+		out->type = out->typebuf;
+	}
+	return SF_OK;
+}
+
 /* Open the file holding seq want (0: audit.log from its start). */
 static int
 follow_locate(struct audit_follow *f, uint64_t want)
@@ -1244,7 +1278,6 @@ int
 audit_follow_next(struct audit_follow *f, struct audit_line *line,
     const char **raw, size_t *rawlen)
 {
-	const char *why;
 	char *nl;
 	ssize_t n;
 	size_t ll;
@@ -1262,7 +1295,8 @@ audit_follow_next(struct audit_follow *f, struct audit_line *line,
 		if (nl != NULL) {
 			ll = (size_t)(nl - (f->buf + f->off));
 			*nl = '\0';
-			rc = audit_parse_line(f->buf + f->off, ll, line, &why);
+			memset(line, 0, sizeof(*line));
+			rc = peek_line(f->buf + f->off, ll, line);
 			*raw = f->buf + f->off;
 			*rawlen = ll;
 			f->off += ll + 1;

@@ -124,8 +124,9 @@ struct audit_line {
 	uint64_t	 seq;
 	char		 prev[65];
 	char		 hash[65];
-	const char	*type;		/* borrowed from obj, or NULL */
+	const char	*type;		/* borrowed from obj or typebuf */
 	json_t		*obj;		/* new reference */
+	char		 typebuf[32];
 };
 int		 audit_parse_line(const char *line, size_t len,
 		    struct audit_line *out, const char **why);
@@ -155,10 +156,11 @@ void		 audit_report_clear(struct audit_report *r);
  * every line when from_start, else only lines appended from now on.
  * audit_follow_fd is the descriptor to poll for input; -1 when no
  * inotify instance was left, and the caller polls on a short timer.
- * audit_follow_next fills line (clear it with audit_line_clear) and
+ * audit_follow_next fills line's seq and type only (no hash check, no
+ * JSON parse: cheap enough for many readers; audit verify checks) and
  * raw and rawlen (the line without its newline, borrowed until the next
  * call), or returns SF_ENOTFOUND when no complete line is there yet.
- * Lines that do not parse are skipped (audit verify reports them).
+ * Lines without a leading seq are skipped.
  */
 struct audit_follow;
 int		 audit_follow_open(const struct sf_conf *c, uint64_t after,

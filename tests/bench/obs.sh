@@ -6,8 +6,9 @@
 #     exchange makes) and per audit append, alone and with 2 processes.
 #  2. A dev unit with sse_workers 200: wrk on POST /v1/exchange/token
 #     (OBS_BENCH_SECONDS, default 5 s, 4 connections) with no stream open,
-#     then with OBS_SSE_CLIENTS (default 200) streams open; the exchange
-#     answers whatever the unit's policy decides, the cost is the path.
+#     with OBS_SSE_CLIENTS (default 200) idle streams (?types=seal), with
+#     50 and with OBS_SSE_CLIENTS streams that receive every record (the
+#     fan-out: each exchange is sent to every stream).
 . "$(dirname "$0")/../lib.sh"
 cd "$TOP" || exit 2
 secs=${OBS_BENCH_SECONDS:-5}
@@ -39,21 +40,27 @@ run_wrk() {
 	    awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {printf "%s req/s, p50 %s, p99 %s\n", rps, p50, p99}'
 }
 echo "== exchange, no event stream open: $(run_wrk)"
-pids=""
-i=0
-while [ $i -lt "$clients" ]; do
-	curl -sN --max-time $((secs + 45)) "$UNIT_URL/v1/events" > /dev/null 2>&1 &
-	pids="$pids $!"
-	i=$((i + 1))
-done
-held=0
-for t in $(seq 30); do
-	held=$(curl -s "$UNIT_URL/metrics" | awk '$1 == "starfly_sse_clients" {print $2}')
-	[ "$held" -ge "$clients" ] && break
-	sleep 1
-done
-echo "== exchange, $held event streams open (each receiving every record): $(run_wrk)"
-kill $pids 2>/dev/null
-wait $pids 2>/dev/null
-sleep 6
+# streams N QUERY LABEL: open N streams, measure, close them.
+streams() {
+	pids=""
+	i=0
+	while [ $i -lt "$1" ]; do
+		curl -sN --max-time $((secs + 45)) "$UNIT_URL/v1/events$2" > /dev/null 2>&1 &
+		pids="$pids $!"
+		i=$((i + 1))
+	done
+	held=0
+	for t in $(seq 30); do
+		held=$(curl -s "$UNIT_URL/metrics" | awk '$1 == "starfly_sse_clients" {print $2}')
+		[ "$held" -ge "$1" ] && break
+		sleep 1
+	done
+	echo "== exchange, $held event streams open ($3): $(run_wrk)"
+	kill $pids 2>/dev/null
+	wait $pids 2>/dev/null
+	sleep 6		# streams notice at their next heartbeat
+}
+streams "$clients" "?types=seal" "watching seal events: idle"
+streams 50 "" "each receiving every exchange record"
+streams "$clients" "" "each receiving every exchange record"
 echo "== exchange, streams closed again: $(run_wrk)"

@@ -85,9 +85,6 @@ xbefore(void *arg)
 	struct xctx *x = arg;
 	const struct sf_conf *c = x->prog.conf;
 	struct keyring *kr = NULL;
-	struct revoke_index *rv = NULL;
-	struct issuers *is = NULL;
-	char *err = NULL;
 	uint64_t gen, now_ns;
 
 	/* An unseal or seal changes what the keyring can load. */
@@ -106,20 +103,20 @@ xbefore(void *arg)
 		} else
 			log_err("keyring %s: cannot load", c->keys_dir);
 	}
+	/* Revocations and synced issuer keys: incremental, and only when
+	 * the store's change marker moved (one memory load otherwise). */
 	if (x->st != NULL && (gen = store_generation(x->st)) != x->gen) {
-		if (revoke_load(x->st, sf_now(), &rv) == SF_OK) {
-			revoke_free(x->rv);
-			x->rv = rv;
+		int rrc = x->rv == NULL ? revoke_load(x->st, sf_now(),
+		    &x->rv) : revoke_refresh(x->rv, x->st, sf_now());
+
+		if (rrc == SF_OK)
 			x->gen = gen;
-		} else
-			log_err("revocation index: cannot reload");
-		if (issuers_load(c, x->st, &is, &err) == SF_OK) {
-			issuers_free(x->issuers);
-			x->issuers = is;
-		} else {
-			log_err("issuers: %s", err ? err : "cannot reload");
-			free(err);
-		}
+		else
+			log_err("revocation index: cannot refresh");
+		if (x->issuers != NULL && issuers_refresh(x->issuers, x->st,
+		    NULL) != SF_OK)
+			log_err("issuers: cannot refresh synced keys");
+		metrics_revocations(x->metrics, revoke_count(x->rv));
 	}
 	/* Policy files: a stat walk at most once a second. */
 	now_ns = sf_mono_ns();

@@ -368,18 +368,6 @@ bi_hex_encode(struct ev *ev, struct rv *const *args, struct rv **out)
 }
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 bi_hex_decode(struct ev *ev, struct rv *const *args, struct rv **out)
 {
 	const char	*s;
@@ -392,9 +380,9 @@ bi_hex_decode(struct ev *ev, struct rv *const *args, struct rv **out)
 	if ((o = arena_alloc(A, n / 2 + 1)) == NULL)
 		return SF_ENOMEM;
 	for (i = 0; i + 1 < n; i += 2) {
-		if ((h = hexval((unsigned char)s[i])) < 0 ||
-		    (l = hexval((unsigned char)s[i + 1])) < 0) {
-			size_t j = hexval((unsigned char)s[i]) < 0 ? i : i + 1;
+		if ((h = hexdigit((unsigned char)s[i])) < 0 ||
+		    (l = hexdigit((unsigned char)s[i + 1])) < 0) {
+			size_t j = hexdigit((unsigned char)s[i]) < 0 ? i : i + 1;
 			unsigned char c = (unsigned char)s[j];
 
 			return bi_err(ev, "hex.decode: encoding/hex: invalid "
@@ -403,7 +391,7 @@ bi_hex_decode(struct ev *ev, struct rv *const *args, struct rv **out)
 		o[i / 2] = (char)(h << 4 | l);
 	}
 	if (n % 2 != 0) {
-		if (hexval((unsigned char)s[n - 1]) < 0)
+		if (hexdigit((unsigned char)s[n - 1]) < 0)
 			return bi_err(ev, "hex.decode: encoding/hex: invalid "
 			    "byte: U+%04X '%c'", (unsigned char)s[n - 1],
 			    isprint((unsigned char)s[n - 1]) ? s[n - 1] : '?');

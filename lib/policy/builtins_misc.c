@@ -185,18 +185,6 @@ bi_semver_is_valid(struct ev *ev, struct rv *const *args, struct rv **out)
 /*
  * UUIDs.
  */
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 parse_uuid(const char *s, size_t n, unsigned char u[16])
 {
@@ -220,8 +208,8 @@ parse_uuid(const char *s, size_t n, unsigned char u[16])
 			i++;
 			continue;
 		}
-		if (i + 1 >= n || (h = hexv((unsigned char)s[i])) < 0 ||
-		    (l = hexv((unsigned char)s[i + 1])) < 0)
+		if (i + 1 >= n || (h = hexdigit((unsigned char)s[i])) < 0 ||
+		    (l = hexdigit((unsigned char)s[i + 1])) < 0)
 			return false;
 		u[k++] = (unsigned char)(h << 4 | l);
 		i += 2;
@@ -374,8 +362,8 @@ query_unescape(struct sbuf *b, const char *s, size_t n)
 		if (s[i] == '+')
 			sbuf_putc(b, ' ');
 		else if (s[i] == '%') {
-			if (i + 2 >= n || (h = hexv((unsigned char)s[i + 1])) < 0 ||
-			    (l = hexv((unsigned char)s[i + 2])) < 0)
+			if (i + 2 >= n || (h = hexdigit((unsigned char)s[i + 1])) < 0 ||
+			    (l = hexdigit((unsigned char)s[i + 2])) < 0)
 				return false;
 			sbuf_putc(b, (char)(h << 4 | l));
 			i += 2;

@@ -286,17 +286,7 @@ jwrite(struct sbuf *b, const struct rv *v, const struct jfmt *f, int depth)
 			sbuf_putc(b, ',');
 		jnl(b, f, depth + 1);
 		if (v->t == RV_OBJ) {
-			if (v->u.o[i].k->t == RV_STR)
-				rv_write_json(b, v->u.o[i].k);
-			else {
-				struct sbuf	 kb;
-
-				sbuf_init(&kb, NULL);
-				rv_write_json(&kb, v->u.o[i].k);
-				sbuf_put_jstr(b, kb.s != NULL ? kb.s : "",
-				    kb.len);
-				sbuf_free(&kb);
-			}
+			rv_write_json_key(b, v->u.o[i].k);
 			sbuf_puts(b, ": ");
 			jwrite(b, v->u.o[i].v, f, depth + 1);
 		} else

@@ -277,7 +277,7 @@ fmt_float(struct sbuf *b, const struct fspec *f, double d, char verb)
 		return;
 	}
 	if (verb == 'v' || ((verb == 'g' || verb == 'G') && prec < 0)) {
-		/* shortest representation, exponent for exp < -4 || >= 21 */
+		/* shortest representation */
 		int	 pr, exp10;
 		char	 e[64];
 
@@ -287,8 +287,9 @@ fmt_float(struct sbuf *b, const struct fspec *f, double d, char verb)
 				break;
 		}
 		exp10 = atoi(strchr(e, 'e') + 1);
-		if (exp10 < -4 || exp10 >= (verb == 'v' ? 21 : (pr > 6 ? pr :
-		    21))) {
+		/* Go: shortest %g/%v uses the exponent form when the
+		 * exponent is < -4 or >= 6 */
+		if (exp10 < -4 || exp10 >= 6) {
 			char	 mant[64];
 			size_t	 ml = (size_t)(strchr(e, 'e') - e);
 

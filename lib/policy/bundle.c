@@ -42,9 +42,7 @@ has_suffix(const char *s, const char *suf)
 static int
 add_module(struct policy_c *pc, const char *path, char **err)
 {
-	struct module	**mods;
-	struct module	*m;
-	char		*src = NULL, *file;
+	char		*src = NULL;
 	size_t		 len;
 	int		 rc;
 
@@ -52,20 +50,9 @@ add_module(struct policy_c *pc, const char *path, char **err)
 		return berr(err, "%s: too many policy files%s", path, "");
 	if ((rc = sf_read_file(path, MAX_REGO, &src, &len)) != SF_OK)
 		return berr(err, "%s: cannot read: %s", path, sf_strerror(rc));
-	if ((file = arena_strdup(&pc->a, path)) == NULL) {
-		free(src);
-		return SF_ENOMEM;
-	}
-	rc = rego_parse_module(&pc->a, file, src, len, &m, err);
+	rc = bundle_add_module_text(pc, path, src, len, err);
 	free(src);
-	if (rc != SF_OK)
-		return rc;
-	if ((mods = arena_grow(&pc->a, pc->mods, pc->nmods, pc->nmods + 1,
-	    sizeof(*mods))) == NULL)
-		return SF_ENOMEM;
-	mods[pc->nmods++] = m;
-	pc->mods = mods;
-	return SF_OK;
+	return rc;
 }
 
 /* Deep-merge src into *dst (objects merge; anything else conflicts). */

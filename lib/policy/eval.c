@@ -98,19 +98,28 @@ static int
 ev_fail(struct ev *ev, enum ev_err code, const struct loc *l,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Record the first error of an evaluation. */
+static bool
+set_err(struct ev *ev, enum ev_err code, const char *fmt, va_list ap)
+{
+	if (ev->err != EVE_NONE)
+		return false;
+	ev->err = code;
+	vsnprintf(ev->msg, sizeof(ev->msg), fmt, ap);
+	return true;
+}
+
 static int
 ev_fail(struct ev *ev, enum ev_err code, const struct loc *l,
     const char *fmt, ...)
 {
 	va_list	 ap;
+	bool	 first;
 
-	if (ev->err != EVE_NONE)
-		return EV_ERR;
-	ev->err = code;
 	va_start(ap, fmt);
-	vsnprintf(ev->msg, sizeof(ev->msg), fmt, ap);
+	first = set_err(ev, code, fmt, ap);
 	va_end(ap);
-	if (l != NULL && l->file != NULL) {
+	if (first && l != NULL && l->file != NULL) {
 		ev->errloc = *l;
 		ev->have_loc = true;
 	}
@@ -189,11 +198,8 @@ bi_err(struct ev *ev, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (ev->err != EVE_NONE)
-		return BI_ERR;
-	ev->err = EVE_BUILTIN;
 	va_start(ap, fmt);
-	vsnprintf(ev->msg, sizeof(ev->msg), fmt, ap);
+	(void)set_err(ev, EVE_BUILTIN, fmt, ap);
 	va_end(ap);
 	return BI_ERR;
 }
@@ -203,11 +209,8 @@ bi_type_errf(struct ev *ev, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (ev->err != EVE_NONE)
-		return BI_ERR;
-	ev->err = EVE_TYPE;
 	va_start(ap, fmt);
-	vsnprintf(ev->msg, sizeof(ev->msg), fmt, ap);
+	(void)set_err(ev, EVE_TYPE, fmt, ap);
 	va_end(ap);
 	return BI_ERR;
 }

@@ -55,18 +55,6 @@ lex_err(struct lexer *lx, struct token *t, const char *msg)
 	t->slen = strlen(msg);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A double-quoted string with JSON escapes. */
 static void
 lex_string(struct lexer *lx, struct token *t)
@@ -118,7 +106,7 @@ lex_string(struct lexer *lx, struct token *t)
 			cp = 0;
 			for (i = 1; i <= 4; i++) {
 				if (p + i >= lx->end ||
-				    (h = hexval((unsigned char)p[i])) < 0) {
+				    (h = hexdigit((unsigned char)p[i])) < 0) {
 					lex_err(lx, t, "illegal escape sequence");
 					return;
 				}
@@ -129,7 +117,7 @@ lex_string(struct lexer *lx, struct token *t)
 			    p[1] == '\\' && p[2] == 'u') {
 				lo = 0;
 				for (i = 3; i <= 6; i++) {
-					if ((h = hexval((unsigned char)p[i])) < 0)
+					if ((h = hexdigit((unsigned char)p[i])) < 0)
 						break;
 					lo = lo * 16 + (uint32_t)h;
 				}

@@ -145,6 +145,10 @@ void	 sbuf_free(struct sbuf *b);
 
 /* JSON text of a value (sets as arrays, non-string keys stringified). */
 void	 rv_write_json(struct sbuf *b, const struct rv *v);
+/* An object key as a JSON string (non-string keys as their JSON text). */
+void	 rv_write_json_key(struct sbuf *b, const struct rv *k);
+/* Value of a hex digit, -1 when not one. */
+int	 hexdigit(int c);
 /* Rego syntax of a value (sets as {..}/set(), as OPA prints terms). */
 void	 rv_write_rego(struct sbuf *b, const struct rv *v);
 /* A number as OPA prints it. */

@@ -484,6 +484,17 @@ obj_get_str(const struct rv *o, const char *s, uint32_t n)
 	const struct rv	*k;
 	int		 c;
 
+	if (hi <= 8) {
+		/* small objects: a length check rules out most keys */
+		for (mid = 0; mid < hi; mid++) {
+			k = o->u.o[mid].k;
+			if (k->t == RV_STR && k->n == n &&
+			    (n == 0 || (k->u.s[0] == s[0] &&
+			    memcmp(k->u.s, s, n) == 0)))
+				return o->u.o[mid].v;
+		}
+		return NULL;
+	}
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		k = o->u.o[mid].k;
@@ -970,8 +981,25 @@ rv_write_num(struct sbuf *b, const struct rv *v)
 }
 
 void
-rv_write_json(struct sbuf *b, const struct rv *v)
+rv_write_json_key(struct sbuf *b, const struct rv *k)
 {
+	struct sbuf	 kb;
+
+	if (k->t == RV_STR) {
+		sbuf_put_jstr(b, k->u.s, k->n);
+		return;
+	}
+	sbuf_init(&kb, NULL);
+	rv_write_json(&kb, k);
+	sbuf_put_jstr(b, kb.s != NULL ? kb.s : "", kb.len);
+	sbuf_free(&kb);
+}
+
+/* JSON (compact) or Rego syntax (", " and ": ", sets as {..}). */
+static void
+write_value(struct sbuf *b, const struct rv *v, bool rego)
+{
+	const char	*sep = rego ? ", " : ",";
 	uint32_t	 i;
 
 	switch (v->t) {
@@ -989,32 +1017,29 @@ rv_write_json(struct sbuf *b, const struct rv *v)
 		break;
 	case RV_ARR:
 	case RV_SET:
-		sbuf_putc(b, '[');
+		if (rego && v->t == RV_SET && v->n == 0) {
+			sbuf_puts(b, "set()");
+			break;
+		}
+		sbuf_putc(b, rego && v->t == RV_SET ? '{' : '[');
 		for (i = 0; i < v->n; i++) {
 			if (i > 0)
-				sbuf_putc(b, ',');
-			rv_write_json(b, v->u.a[i]);
+				sbuf_puts(b, sep);
+			write_value(b, v->u.a[i], rego);
 		}
-		sbuf_putc(b, ']');
+		sbuf_putc(b, rego && v->t == RV_SET ? '}' : ']');
 		break;
 	case RV_OBJ:
 		sbuf_putc(b, '{');
 		for (i = 0; i < v->n; i++) {
 			if (i > 0)
-				sbuf_putc(b, ',');
-			if (v->u.o[i].k->t == RV_STR)
-				rv_write_json(b, v->u.o[i].k);
-			else {
-				struct sbuf	 kb;
-
-				sbuf_init(&kb, NULL);
-				rv_write_json(&kb, v->u.o[i].k);
-				sbuf_put_jstr(b, kb.s != NULL ? kb.s : "",
-				    kb.len);
-				sbuf_free(&kb);
-			}
-			sbuf_putc(b, ':');
-			rv_write_json(b, v->u.o[i].v);
+				sbuf_puts(b, sep);
+			if (rego)
+				write_value(b, v->u.o[i].k, rego);
+			else
+				rv_write_json_key(b, v->u.o[i].k);
+			sbuf_puts(b, rego ? ": " : ":");
+			write_value(b, v->u.o[i].v, rego);
 		}
 		sbuf_putc(b, '}');
 		break;
@@ -1022,46 +1047,25 @@ rv_write_json(struct sbuf *b, const struct rv *v)
 }
 
 void
+rv_write_json(struct sbuf *b, const struct rv *v)
+{
+	write_value(b, v, false);
+}
+
+void
 rv_write_rego(struct sbuf *b, const struct rv *v)
 {
-	uint32_t	 i;
+	write_value(b, v, true);
+}
 
-	switch (v->t) {
-	case RV_ARR:
-		sbuf_putc(b, '[');
-		for (i = 0; i < v->n; i++) {
-			if (i > 0)
-				sbuf_puts(b, ", ");
-			rv_write_rego(b, v->u.a[i]);
-		}
-		sbuf_putc(b, ']');
-		break;
-	case RV_SET:
-		if (v->n == 0) {
-			sbuf_puts(b, "set()");
-			break;
-		}
-		sbuf_putc(b, '{');
-		for (i = 0; i < v->n; i++) {
-			if (i > 0)
-				sbuf_puts(b, ", ");
-			rv_write_rego(b, v->u.a[i]);
-		}
-		sbuf_putc(b, '}');
-		break;
-	case RV_OBJ:
-		sbuf_putc(b, '{');
-		for (i = 0; i < v->n; i++) {
-			if (i > 0)
-				sbuf_puts(b, ", ");
-			rv_write_rego(b, v->u.o[i].k);
-			sbuf_puts(b, ": ");
-			rv_write_rego(b, v->u.o[i].v);
-		}
-		sbuf_putc(b, '}');
-		break;
-	default:
-		rv_write_json(b, v);
-		break;
-	}
+int
+hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -15,6 +15,8 @@
  * Limits: a step budget, an arena budget and a C stack budget; hitting
  * one ends the evaluation with EVE_LIMIT (SF_ELIMIT for callers).
  */
+#include <sys/resource.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2554,6 +2556,24 @@ query_sol(struct ev *ev, void *c)
 	return rc > 0 ? EV_STOP : 0;
 }
 
+/* The stack budget: 3 MiB, or half the stack limit when that is less. */
+static size_t
+default_stack(void)
+{
+	static size_t	 budget;
+	struct rlimit	 rl;
+
+	if (budget == 0) {
+		budget = DEF_STACK;
+		if (getrlimit(RLIMIT_STACK, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < budget)
+			budget = (size_t)rl.rlim_cur / 2;
+		if (budget < 64 * 1024)
+			budget = 64 * 1024;
+	}
+	return budget;
+}
+
 struct ev *
 rego_ev_new(struct policy_c *pc, struct arena *a, struct rv *input,
     const struct ev_opts *o)
@@ -2571,7 +2591,7 @@ rego_ev_new(struct policy_c *pc, struct arena *a, struct rv *input,
 	ev->max_steps = o != NULL && o->max_steps != 0 ? o->max_steps :
 	    DEF_STEPS;
 	ev->max_stack = o != NULL && o->max_stack != 0 ? o->max_stack :
-	    DEF_STACK;
+	    default_stack();
 	ev->w.cache = arena_calloc(a, pc->nnodes + 1, sizeof(*ev->w.cache));
 	ev->w.busy = arena_calloc(a, pc->nnodes + 1, 1);
 	if (ev->w.cache == NULL || ev->w.busy == NULL)

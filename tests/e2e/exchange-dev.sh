@@ -153,6 +153,19 @@ check "the refusal says delegation_depth" jqb '.error_description | test("delega
 post_json "$(jq -n --arg t "$d1" --arg gt $GT --arg tt $JWT '{grant_type: $gt, subject_token: $t, subject_token_type: $tt, audience: "https://other.example.com"}')"
 jcheck "act survives a re-exchange" "$(claims_of "$(printf '%s' "$HTTP_BODY" | jq -r .access_token)")" '.act.sub == "wimse://dev.local/ns/ops/sa/orchestrator"'
 
+# Revocation: an operator revokes the subject; the next exchange in any
+# worker is refused, the actor chain too; lifting it restores exchange.
+"$TOP/bin/starflyctl" --config "$UNIT_CONF" revoke --reason "test: compromised" \
+    wimse://dev.local/ns/payments/sa/api > /dev/null
+post_json "$req"
+err "a revoked subject is refused" 400 invalid_request
+check "the refusal says revoked" jqb '.error_description | test("revoked")'
+post_json "$(jq -n --arg t "$agent" --arg a "$cred" --arg gt $GT --arg tt $JWT '{grant_type: $gt, subject_token: $t, subject_token_type: "urn:starfly:token-type:agent-mcp", actor_token: $a, actor_token_type: $tt, audience: "https://tool.example.com"}')"
+err "a revoked actor is refused" 400 invalid_request
+"$TOP/bin/starflyctl" --config "$UNIT_CONF" unrevoke wimse://dev.local/ns/payments/sa/api > /dev/null
+post_json "$req"
+expect_eq "lifting the revocation restores exchange" "$HTTP_CODE" 200
+
 http POST /v1/identity/agent -H 'Content-Type: application/json' -d '{"agent_name": "x", "platform": "zzz", "capabilities": ["a"]}'
 err "agent platform checked" 400 invalid_request
 http POST /v1/identity/agent -H 'Content-Type: application/json' -d '{"agent_name": "x", "platform": "mcp", "capabilities": []}'

@@ -159,7 +159,7 @@ static int
 stream(struct http_req *req, struct ev_ctx *ctx, struct audit_follow *fw,
     const struct filter *f)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	uint64_t last_beat;
 	char hello[64];
 	bool wrote;
@@ -184,24 +184,31 @@ stream(struct http_req *req, struct ev_ctx *ctx, struct audit_follow *fw,
 				return SF_EIO;
 			last_beat = sf_mono_ns();
 		}
-		pfd.fd = audit_follow_fd(fw);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
+		pfd[0].fd = audit_follow_fd(fw);
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		/* The web server hangs up (or aborts) when the client left. */
+		pfd[1].fd = http_conn_fd(req);
+		pfd[1].events = POLLIN | POLLRDHUP;
+		pfd[1].revents = 0;
 		wait_ms = (int)((HEARTBEAT_NS - (sf_mono_ns() - last_beat) %
 		    HEARTBEAT_NS) / 1000000) + 1;
-		if (pfd.fd < 0 && wait_ms > POLL_MS)
+		if (pfd[0].fd < 0 && wait_ms > POLL_MS)
 			wait_ms = POLL_MS;	/* no inotify: look again soon */
-		n = poll(&pfd, 1, wait_ms);
+		n = poll(pfd, 2, wait_ms);
 		if (n == -1 && errno != EINTR) {
 			log_err("events: poll: %s", strerror(errno));
 			return SF_ESYS;
 		}
+		if (n > 0 && (pfd[1].revents & (POLLIN | POLLRDHUP | POLLHUP |
+		    POLLERR)))
+			return SF_EIO;	/* client gone: free the slot now */
 		/*
 		 * Gather what a burst appends before reading it: one wake-up
 		 * and one write per client per BATCH_MS, however fast the
 		 * unit decides.
 		 */
-		if (n > 0 && !ev_stop)
+		if (n > 0 && pfd[0].revents != 0 && !ev_stop)
 			(void)poll(NULL, 0, BATCH_MS);
 	}
 	return SF_OK;

@@ -424,6 +424,12 @@ http_flush(struct http_req *req)
 	return SF_OK;
 }
 
+int
+http_conn_fd(const struct http_req *req)
+{
+	return req->fcgx != NULL ? req->fcgx->ipcFd : STDOUT_FILENO;
+}
+
 /* The media type of CONTENT_TYPE, lowercased, parameters dropped. */
 static void
 parse_media(struct http_req *req)

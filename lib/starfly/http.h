@@ -127,6 +127,12 @@ int		 http_stream_begin(struct http_req *req, int status,
 		    const char *ctype);
 int		 http_write(struct http_req *req, const void *buf, size_t len);
 int		 http_flush(struct http_req *req);
+/*
+ * The connection to the web server (FastCGI socket, or stdout in CGI
+ * mode), for poll(2): a long response sees the server hang up (or send
+ * FCGI_ABORT_REQUEST, which makes it readable) when its client left.
+ */
+int		 http_conn_fd(const struct http_req *req);
 
 /* Reason phrase for a status code ("Unknown" otherwise). */
 const char	*http_reason(int status);

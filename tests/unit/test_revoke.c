@@ -68,6 +68,34 @@ index_semantics(void)
 	revoke_free(NULL);
 }
 
+/* Past 4 MiB the arrays are mapped (huge pages advised): still exact. */
+static void
+large_index(void)
+{
+	struct revoke_index *ix = NULL;
+	char id[64];
+	int i;
+
+	T_OK(revoke_new(&ix));
+	for (i = 0; i < 300000; i++) {
+		snprintf(id, sizeof(id), "wimse://big/ns/n%d/sa/s%d", i % 97, i);
+		T_OK(revoke_add(ix, "sub", id, 5, 0, i % 2 ? "odd" : "even"));
+	}
+	T(revoke_count(ix) == 300000);
+	T(revoke_memory(ix) > 300000 * 48);
+	for (i = 0; i < 300000; i += 3) {
+		const char *why = NULL;
+
+		snprintf(id, sizeof(id), "wimse://big/ns/n%d/sa/s%d", i % 97, i);
+		T(revoke_check(ix, "sub", id, 0, 10, &why) == SF_EREVOKED);
+		T_EQ_STR(why, i % 2 ? "odd" : "even");
+		snprintf(id, sizeof(id), "wimse://big/ns/n%d/sa/s%d", i % 97,
+		    i + 300000);
+		T(revoke_check(ix, "sub", id, 0, 10, NULL) == SF_OK);
+	}
+	revoke_free(ix);
+}
+
 static char *
 tmp_store(struct store **st)
 {
@@ -571,6 +599,7 @@ main(void)
 {
 	t_prog = "revoke";
 	RUN(index_semantics);
+	RUN(large_index);
 	RUN(journal_refresh);
 	RUN(other_process);
 	RUN(roll_forward);

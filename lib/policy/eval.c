@@ -455,11 +455,15 @@ ns_doc(struct ev *ev, struct node *n, struct rv *base, struct rv **path,
 			if ((rc = kvlist_add(ev, &kv, base->u.o[i].k,
 			    base->u.o[i].v)) < 0)
 				return rc;
-	if ((cpath = arena_alloc(ev->a, (depth + 1) * sizeof(*cpath))) ==
-	    NULL)
-		return oom(ev);
-	if (depth > 0)
-		memcpy(cpath, path, depth * sizeof(*cpath));
+	/* children's paths matter only to `with` overlays */
+	cpath = NULL;
+	if (ev->w.novl > 0) {
+		if ((cpath = arena_alloc(ev->a, (depth + 1) *
+		    sizeof(*cpath))) == NULL)
+			return oom(ev);
+		if (depth > 0)
+			memcpy(cpath, path, depth * sizeof(*cpath));
+	}
 	for (i = 0; i < n->nkids; i++) {
 		struct node *k = n->kids[i];
 
@@ -467,7 +471,8 @@ ns_doc(struct ev *ev, struct node *n, struct rv *base, struct rv **path,
 			continue;
 		if ((key = rv_str_ref(ev->a, k->name, k->namelen)) == NULL)
 			return oom(ev);
-		cpath[depth] = key;
+		if (cpath != NULL)
+			cpath[depth] = key;
 		if ((rc = doc_at(ev, k, base != NULL ? rv_obj_get(base, key) :
 		    NULL, cpath, depth + 1, &cv)) < 0)
 			return rc;
@@ -1259,6 +1264,9 @@ base_index(struct ev *ev, struct rv *base, struct rv *key)
 	return kb.oom ? NULL : rv_obj_gets(base, kb.s);
 }
 
+static inline int det_simple(struct ev *ev, struct rv **fr, struct term *t,
+    struct rv **out);
+
 static int
 det_data(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
 {
@@ -1274,13 +1282,13 @@ det_data(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
 	for (i = d; i < t->u.ref.n; i++)
 		if (!det_key(fr, t->u.ref.ops[i]))
 			return 1;
+	/* no overlays here, so the path is only kept for doc_at() */
 	if (n->kind != NK_NS)
 		base = NULL;
-	for (i = 0; i < d; i++) {
-		pbuf[i] = t->u.ref.ops[i]->u.v;
-		if (base != NULL)
-			base = rv_index(base, pbuf[i]);
-	}
+	else
+		for (i = 0; i < d && base != NULL; i++)
+			base = rv_index(base, t->u.ref.ops[i]->u.v);
+	i = d;
 	for (;;) {
 		if (n == NULL || n->kind != NK_NS) {
 			if (n == NULL)
@@ -1291,7 +1299,7 @@ det_data(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
 		}
 		if (i == t->u.ref.n)
 			return doc_at(ev, n, base, pbuf, i, out);
-		if ((rc = eval_det(ev, fr, t->u.ref.ops[i], &key)) != 0)
+		if ((rc = det_simple(ev, fr, t->u.ref.ops[i], &key)) != 0)
 			return rc;
 		if (key == NULL)
 			return 0;
@@ -1331,7 +1339,7 @@ det_data(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
 		}
 	}
 	for (; v != NULL && i < t->u.ref.n; i++) {
-		if ((rc = eval_det(ev, fr, t->u.ref.ops[i], &key)) != 0)
+		if ((rc = det_simple(ev, fr, t->u.ref.ops[i], &key)) != 0)
 			return rc;
 		if (key == NULL)
 			return 0;
@@ -1342,83 +1350,101 @@ det_data(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
 	return 0;
 }
 
-static int
-eval_det(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
+/* A key or argument: constants and bound variables without a call. */
+static inline int
+det_simple(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
 {
-	struct term	*h;
-	struct rv	*v, *key, *args[8];
+	if (t->kind == T_VALUE) {
+		*out = t->u.v;
+		return 0;
+	}
+	if (t->kind == T_VAR && t->u.var.slot >= 0 &&
+	    (*out = fr[t->u.var.slot]) != NULL)
+		return 0;
+	return eval_det(ev, fr, t, out);
+}
+
+static int
+det_ref(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
+{
+	struct term	*h = t->u.ref.head;
+	struct rv	*v, *key;
+	uint32_t	 i;
+	int		 rc;
+
+	if (h->kind != T_VAR)
+		return 1;
+	if (h->u.var.slot == SLOT_DATA)
+		return det_data(ev, fr, t, out);
+	for (i = 0; i < t->u.ref.n; i++)
+		if (!det_key(fr, t->u.ref.ops[i]))
+			return 1;
+	if (h->u.var.slot == SLOT_INPUT)
+		v = ev->w.input;
+	else if (h->u.var.slot >= 0 && fr[h->u.var.slot] != NULL)
+		v = fr[h->u.var.slot];
+	else
+		return 1;
+	for (i = 0; v != NULL && i < t->u.ref.n; i++) {
+		if ((rc = det_simple(ev, fr, t->u.ref.ops[i], &key)) != 0)
+			return rc;
+		if (key == NULL)
+			return 0;
+		v = rv_index(v, key);
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+det_call(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
+{
+	struct rv	*args[8];
 	uint32_t	 i, n;
 	int		 rc;
 
+	if (t->u.call.ck != CK_BUILTIN && t->u.call.ck != CK_FUNC)
+		return 1;
+	n = arity_of(t);
+	if (n != t->u.call.n || n > 8 || ev->w.nmocks > 0 ||
+	    (t->u.call.ck == CK_BUILTIN && (t->u.call.bi->flags & BI_MULTI)))
+		return 1;
+	for (i = 0; i < n; i++)
+		if (!det_key(fr, t->u.call.args[i]))
+			return 1;
+	for (i = 0; i < n; i++) {
+		if ((rc = det_simple(ev, fr, t->u.call.args[i], &args[i])) != 0)
+			return rc;
+		if (args[i] == NULL)
+			return 0;
+	}
+	if (t->u.call.ck == CK_FUNC)
+		return call_func(ev, t->u.call.fnode, args, n, det_capture,
+		    out);
+	return call_builtin(ev, t->u.call.bi, args, &t->loc, det_capture,
+	    out);
+}
+
+static int
+eval_det(struct ev *ev, struct rv **fr, struct term *t, struct rv **out)
+{
 	*out = NULL;
 	switch (t->kind) {
 	case T_VALUE:
 		*out = t->u.v;
 		return 0;
 	case T_VAR:
-		if (t->u.var.slot >= 0) {
-			if ((*out = fr[t->u.var.slot]) == NULL)
-				return 1;
-			return 0;
-		}
+		if (t->u.var.slot >= 0)
+			return (*out = fr[t->u.var.slot]) == NULL ? 1 : 0;
 		if (t->u.var.slot == SLOT_INPUT) {
 			*out = ev->w.input;
 			return 0;
 		}
 		return 1;
 	case T_REF:
-		h = t->u.ref.head;
-		if (h->kind != T_VAR)
-			return 1;
-		if (h->u.var.slot == SLOT_DATA)
-			return det_data(ev, fr, t, out);
-		for (i = 0; i < t->u.ref.n; i++)
-			if (!det_key(fr, t->u.ref.ops[i]))
-				return 1;
-		if (h->u.var.slot == SLOT_INPUT)
-			v = ev->w.input;
-		else if (h->u.var.slot >= 0 && fr[h->u.var.slot] != NULL)
-			v = fr[h->u.var.slot];
-		else
-			return 1;
-		for (i = 0; v != NULL && i < t->u.ref.n; i++) {
-			if ((rc = eval_det(ev, fr, t->u.ref.ops[i], &key)) != 0)
-				return rc;
-			if (key == NULL)
-				return 0;
-			v = rv_index(v, key);
-		}
-		*out = v;
-		return 0;
+		return det_ref(ev, fr, t, out);
 	case T_CALL:
-		if (t->u.call.ck != CK_BUILTIN && t->u.call.ck != CK_FUNC)
-			return 1;
-		n = arity_of(t);
-		if (n != t->u.call.n || n > 8 || ev->w.nmocks > 0 ||
-		    (t->u.call.ck == CK_BUILTIN &&
-		    (t->u.call.bi->flags & BI_MULTI)))
-			return 1;
-		for (i = 0; i < n; i++)
-			if (!det_key(fr, t->u.call.args[i]) &&
-			    t->u.call.args[i]->kind != T_ARRAY &&
-			    t->u.call.args[i]->kind != T_OBJECT)
-				return 1;
-		for (i = 0; i < n; i++) {
-			struct term *a = t->u.call.args[i];
-
-			if (a->kind == T_ARRAY || a->kind == T_OBJECT ||
-			    a->kind == T_SET)
-				return 1;
-			if ((rc = eval_det(ev, fr, a, &args[i])) != 0)
-				return rc;
-			if (args[i] == NULL)
-				return 0;
-		}
-		if (t->u.call.ck == CK_FUNC)
-			return call_func(ev, t->u.call.fnode, args, n,
-			    det_capture, out);
-		return call_builtin(ev, t->u.call.bi, args, &t->loc,
-		    det_capture, out);
+		return det_call(ev, fr, t, out);
 	default:
 		return 1;
 	}

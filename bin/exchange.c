@@ -39,6 +39,7 @@ struct xctx {
 	uint64_t		 last_policy_check;
 	/* The request in hand, for metrics and the audit record. */
 	const char		*code;		/* OAuth error code, or NULL */
+	const char		*outcome;	/* denied|revoked|replay|sealed */
 	const char		*source;	/* bounded subject type label */
 	char			 why[512];
 };
@@ -70,12 +71,14 @@ source_label(const char *type)
 	const char *tail;
 	size_t i;
 
-	if (type == NULL || (tail = strrchr(type, ':')) == NULL)
-		return "unknown";
+	if (type == NULL)
+		return "none";
+	if ((tail = strrchr(type, ':')) == NULL)
+		return "other";
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcmp(tail + 1, types[i]) == 0)
 			return types[i];
-	return "unknown";
+	return "other";
 }
 
 /* Refresh what the hot path reads, only when its marker moved. */
@@ -94,7 +97,8 @@ xbefore(void *arg)
 		x->kr = NULL;
 	}
 	x->code = NULL;
-	x->source = "unknown";
+	x->outcome = NULL;
+	x->source = "none";
 	x->why[0] = '\0';
 	if (x->kr == NULL || keyring_changed(x->kr)) {
 		if (keyring_load(c->keys_dir, KEYRING_PRIVATE, &kr) == SF_OK) {
@@ -311,6 +315,7 @@ check_revoked(struct xctx *x, struct http_req *req, const char *who,
 	const json_t *act;
 	int depth = 0;
 
+	x->outcome = "revoked";
 	if (revoke_check(x->rv, "sub", id, 0, now, &reason) == SF_EREVOKED) {
 		xerr(x, req, 400, "invalid_request", "%s %s is revoked%s%s",
 		    who, id, reason ? ": " : "", reason ? reason : "");
@@ -327,6 +332,7 @@ check_revoked(struct xctx *x, struct http_req *req, const char *who,
 			return SF_EREVOKED;
 		}
 	}
+	x->outcome = NULL;
 	return SF_OK;
 }
 
@@ -457,6 +463,7 @@ post_token(struct http_req *req, void *arg)
 
 	/* A sealed unit signs nothing (API.md: 503, outside RFC 6749). */
 	if (seal_is_sealed()) {
+		x->outcome = "sealed";
 		xerr(x, req, 503, "temporarily_unavailable", "the unit is sealed");
 		goto out;
 	}
@@ -603,6 +610,7 @@ post_token(struct http_req *req, void *arg)
 	}
 	pol = dec.claims;
 	if (!dec.allow) {
+		x->outcome = "denied";
 		xerr(x, req, 400, policy_error_code(pol), "denied by policy%s%s",
 		    (c->show_reasons && dec.reason) ? ": " : "",
 		    (c->show_reasons && dec.reason) ? dec.reason : "");
@@ -721,6 +729,7 @@ post_token(struct http_req *req, void *arg)
 		    json_string_value(json_object_get(es, "nonce")), now,
 		    exp + c->clock_skew) : SF_ESYS;
 		if (rc == SF_EREPLAY) {
+			x->outcome = "replay";
 			xerr(x, req, 400, "invalid_request",
 			    "execution_scope nonce was already used");
 			goto out;
@@ -906,9 +915,9 @@ xafter(struct http_req *req, void *arg)
 
 	metrics_after(req, NULL);
 	if (strcmp(http_path(req), "/v1/exchange/token") == 0)
-		metrics_exchange(x->metrics, http_status(req) == 200 ? "ok" :
-		    x->code != NULL ? x->code : "invalid_request", x->source,
-		    ns);
+		metrics_exchange(x->metrics, http_status(req) == 200 ?
+		    "success" : x->outcome != NULL ? x->outcome :
+		    x->code != NULL ? x->code : "other", x->source, ns);
 }
 
 static const struct http_route routes[] = {

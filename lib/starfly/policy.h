@@ -43,9 +43,14 @@ int		 policy_query(struct policy *p, const char *query,
 /*
  * Starfly's decision contract for decision point point ("exchange",
  * "mcp_tool_call", "signal"): data.starfly.<point>.allow / .reason /
- * .claims.  allow is true only when allow is exactly true; an undefined
- * allow gives reason "no policy found".  An evaluation error is returned
- * as SF_EPOLICY (no decision: the caller answers 500 and never allows).
+ * .claims.  allow is true only when allow is exactly true; an allow that
+ * is undefined or not a boolean gives reason "no policy found"; a string
+ * reason replaces it (also when allowed); claims is set when it is an
+ * object (sets become sorted arrays).  An evaluation error is returned as
+ * SF_EPOLICY, a hit limit as SF_ELIMIT (no decision either way: the
+ * caller answers 500 and never allows); a point that is not a plain name
+ * is SF_EINVAL.  The three queries share one evaluation (one input
+ * conversion, one rule cache); memory is reused between decisions.
  */
 struct policy_decision {
 	bool		 allow;

@@ -45,7 +45,13 @@ struct store;
 int		 store_open(const char *path, bool create, struct store **out);
 void		 store_close(struct store *st);
 
-/* Current value of the change marker: one memory load, no system call. */
+/*
+ * Current value of the change marker: one memory load, no system call.
+ * It moves after every committed write (and after a repair); cache what
+ * you read together with the value and reload when it differs (compare
+ * with !=: a recreated marker starts from the clock, not from the old
+ * value).
+ */
 uint64_t	 store_generation(const struct store *st);
 
 /*

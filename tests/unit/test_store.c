@@ -795,6 +795,36 @@ test_truncated_database(void)
 }
 
 /*
+ * The repair reads and patches the start of GDBM's header
+ * (store_gdbm_head); hold that layout against files GDBM 1.23 writes.
+ */
+static void
+test_gdbm_header_layout(void)
+{
+	struct store *st = fresh();
+	struct store_gdbm_head h;
+	struct stat sb;
+	int fd;
+
+	T(st != NULL);
+	T((fd = open(db, O_RDONLY)) != -1);
+	T(pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h));
+	T(fstat(fd, &sb) == 0);
+	close(fd);
+	T(h.magic == STORE_GDBM_MAGIC64 && h.block_size == STORE_BLOCK);
+	T(h.dir == STORE_BLOCK && h.bucket_size == STORE_BLOCK);
+	T(h.next_block == 4 * STORE_BLOCK && h.next_block == sb.st_size);
+	T_OK(fill(st, 500));
+	T((fd = open(db, O_RDONLY)) != -1);
+	T(pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h));
+	T(fstat(fd, &sb) == 0);
+	close(fd);
+	T(h.magic == STORE_GDBM_MAGIC64);
+	T(h.next_block == sb.st_size && h.next_block > 4 * STORE_BLOCK);
+	store_close(st);
+}
+
+/*
  * Crash points: an update is run in a child that SIGKILLs itself at its
  * n-th write to the database (before it, half-way through it, or after
  * it; see store_killpoint.h), for every n (every count/40th for a long
@@ -1133,6 +1163,7 @@ main(void)
 	RUN(test_unrepairable_header);
 	RUN(test_marker_lost_and_reboot);
 	RUN(test_truncated_database);
+	RUN(test_gdbm_header_layout);
 	RUN(test_cut_replace_shrink);
 	RUN(test_cut_replace_same);
 	RUN(test_cut_replace_grow);

@@ -3,12 +3,12 @@
  *
  * Design.
  *
- * Files.  PATH is the GDBM database, PATH.gen the change marker (layout in
- * store_marker.h), PATH.undo the undo record of the update in flight.
- * All are mode 0660 (forced with fchmod, so the umask
- * does not matter): the FastCGI programs and starflyctl of one unit share
- * a group.  New databases are built under a temporary name and renamed
- * into place, so a crash never leaves a half-created PATH.
+ * Files.  PATH is the GDBM database, PATH.gen the change marker (layout
+ * in store_marker.h), PATH.undo the undo record of the update in flight.
+ * All are mode 0660, forced with fchmod whatever the umask: the FastCGI
+ * programs and starflyctl of one unit share a group.  A new database is
+ * built under a temporary name and renamed into place, so a crash never
+ * leaves a half-created PATH.
  *
  * Locking.  GDBM's own lock makes a writer's open fail at once while any
  * reader has the file, so GDBM is opened with GDBM_NOLOCK and we lock
@@ -21,76 +21,75 @@
  *    readers inside to leave, new readers queue at GATE.
  * Waiting is bounded (store_set_timeout, default 2 s): try, then sleep
  * 20 us doubling to 1 ms, until the deadline; then SF_EBUSY.  (A futex
- * wake-up on unlock was tried and measured slower: waking every waiter
- * on each release thrashes.)  Why fcntl
- * locks on a separate file rather than GDBM's locks or flock: they are
- * dropped by the kernel when a process dies, so a kill -9 never leaves a
- * stale lock; they do not follow the database inode, which gdbm_recover
- * replaces by rename; OFD locks belong to the open file, not the process,
- * so two handles in one process exclude each other (classic POSIX locks
- * would not) and closing some other descriptor of the file does not drop
- * them; and two byte ranges of one file give the turnstile without a
- * third file.  A handle used after fork() reopens its descriptor so the
- * child does not share the parent's locks.
+ * wake-up on unlock was tried and measured no better: waking every
+ * waiter on each release thrashes.)  Why fcntl locks on our own file
+ * rather than GDBM's locks or flock: the kernel drops them when a process
+ * dies, so a kill -9 never leaves a stale lock; they do not follow the
+ * database inode, which a repair replaces by rename; OFD locks belong to
+ * the open file, not the process, so two handles in one process exclude
+ * each other (classic POSIX locks would not) and closing some other
+ * descriptor of the file does not drop them; two byte ranges of one file
+ * give the turnstile without a third file.  A handle used after fork()
+ * reopens its descriptor so the child does not share the parent's locks.
  *
  * Transactions.  No process keeps the database open: every operation
- * locks, opens GDBM (GDBM_NOMMAP: plain pread/pwrite, so a killed process
- * leaves whole system calls behind it rather than a torn memcpy into a
- * mapping), works, and for a write calls gdbm_sync (fsync) before it
- * closes, bumps the generation and unlocks.  SF_OK is returned only after
- * the sync.  The generation is a 64-bit atomic in the shared mapping of
- * PATH.gen, bumped with release order while the writer still holds MAIN,
- * so a reader who sees it move and then takes the read lock sees the
- * write; store_generation() is one atomic load.  It starts at the wall
- * clock in nanoseconds so a recreated marker does not repeat old values.
+ * locks, opens GDBM (GDBM_NOMMAP: plain write(2)s, so a killed writer
+ * leaves whole system calls behind rather than a memcpy cut anywhere),
+ * works, and for a write calls gdbm_sync (fsync) before it closes, bumps
+ * the generation and unlocks.  SF_OK is returned only after the sync.
+ * The generation is a 64-bit atomic in the shared mapping of PATH.gen,
+ * bumped (release order) while the writer still holds MAIN, so a reader
+ * who sees it move and then takes the read lock sees the write;
+ * store_generation() is one atomic load.  It starts at the wall clock in
+ * nanoseconds so that a recreated marker does not repeat old values.
  *
- * Crash safety (kill -9 at any instruction).  GDBM's crash tolerance
- * needs a reflink file system; ext4 has none.  What GDBM does give: each
+ * Crash safety (kill -9 at any moment).  GDBM's crash tolerance needs a
+ * reflink file system; ext4 has none.  What GDBM does give: each
  * gdbm_store/gdbm_delete writes new data to free space, then the changed
  * buckets, then the directory, then the header, so after each call the
- * file in the page cache is consistent again.  The one unsafe window is
- * the call itself.  So around each GDBM update the writer
- *   1. copies the database's header block into PATH.gen (image),
- *   2. sets inflight = 1, does the update, sets inflight = 0.
- *   1. writes an undo record to PATH.undo: the key and its old value (or
- *      "absent"),
- *   2. copies the database's header block into PATH.gen (image),
+ * file (in the page cache) is consistent again; the unsafe window is the
+ * call itself.  So around each GDBM update the writer
+ *   1. writes an undo record to PATH.undo: the key and its old value, or
+ *      "absent";
+ *   2. copies the database's header block into PATH.gen (the image);
  *   3. sets inflight = 1, does the update, sets inflight = 0.
- * Whoever next takes a lock and finds inflight set knows a writer died in
- * that window and repairs before anything else: it writes the header
- * image back (the header that matches what the walk below must read; a
- * torn header might pass GDBM's checks), raises the header's next_block
- * past the end of the file (GDBM rejects a bucket whose free space lies
- * past next_block, which is what a bucket written just before the header
- * looks like, and would drop every key in it), then gdbm_recover with
- * GDBM_RCVR_FORCE rebuilds the database from its buckets into a new
- * file; the undo record puts the interrupted key back as it was; the new
- * file is renamed over PATH.  A "repairing" flag in PATH.gen makes a
- * repair that is itself killed run again.  The walk
- * reads every record reachable at the time of the crash, and the records
- * of other keys are intact: an update writes new data to free space and
- * rewrites in place only the bucket slots, directory entries and header
- * it changes (old buckets and directories it replaces are only freed,
- * and nothing is allocated after that within the update).  The one
- * record GDBM may overwrite in place is the interrupted key's own (a
- * replacement can land in the space the old value just freed), which is
- * why the undo record exists.  So the interrupted update is rolled back
- * and everything acknowledged before it survives.
- * Readers that find inflight set upgrade to the write lock to repair.
+ * Whoever next takes a lock (reader or writer) and finds inflight set
+ * knows a writer died in that window and repairs before anything else,
+ * under the write lock:
+ *   - it writes the image back: the header that matches the directory
+ *     and buckets the rebuild must walk (a torn header might still pass
+ *     GDBM's checks);
+ *   - it raises the header's next_block past the end of the file: GDBM
+ *     rejects a bucket whose free space reaches past next_block, which is
+ *     what a bucket written just before its header looks like, and
+ *     gdbm_recover would drop that bucket with every key in it;
+ *   - gdbm_recover with GDBM_RCVR_FORCE rebuilds the database from its
+ *     buckets into a new file, known to GDBM as PATH.repair;
+ *   - the undo record puts the interrupted key back as it was;
+ *   - PATH.repair is synced and renamed over PATH, and the directory
+ *     synced.
+ * A "repairing" flag in PATH.gen makes a repair that is itself killed
+ * run again; the next repair also removes the PATH.repair* leftovers.
+ * Why this keeps every acknowledged write: the records of other keys are
+ * intact, because an update writes new data to free space and rewrites
+ * in place only the bucket slots, directory entries and header it
+ * changes (buckets and directories it replaces are only freed, and
+ * nothing is allocated after that within the update); the one record
+ * GDBM may overwrite in place is the interrupted key's own (a new value
+ * can land where the old one was just freed), which the undo record
+ * restores.  The interrupted update is rolled back; everything before it
+ * survives.  test_store checks this at every write(2) of several kinds of
+ * update, cut before, half-way through and after the write.
  * GDBM errors that mean damage (GDBM_NEED_RECOVERY, bad header, bucket,
- * avail or directory) trigger the same repair.  Every repair is logged
- * and counted in stats.recoveries.
- * Power loss: acknowledged writes were fsynced; PATH.gen is not, so it
- * records the kernel boot id, and the first writer or reader after a
- * reboot rebuilds the database once the same way (no header image is
+ * avail or directory) trigger the same repair, without the undo step.
+ * Every repair is logged and counted in stats.recoveries.
+ * Power loss: acknowledged writes were fsynced, but PATH.gen is not, so
+ * it records the kernel's boot id and the first process after a reboot
+ * rebuilds the database once (neither the image nor the undo record is
  * trusted across a reboot).
- * The rebuild is done under the name PATH.repair (gdbm_recover writes
- * PATH.repair.XXXXXX and renames it to that name), then renamed over
- * PATH; so a repair killed half-way leaves PATH intact plus files with a
- * distinctive name, which the next repair removes.
- * Limit: the repair rebuilds under the database owner's rights
- * (gdbm_copy_meta chowns the new file), so run the unit's programs as one
- * user.
+ * Limit: the rebuild runs with the rights of the process that finds the
+ * damage, and gdbm_copy_meta gives the new file the old owner, so run the
+ * unit's programs as one user, with write access to the directory.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>

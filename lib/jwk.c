@@ -202,6 +202,33 @@ rsa_roca_fingerprint(const BIGNUM *n)
 	return true;
 }
 
+/*
+ * RSA modulus checks that anyone-can-forge keys fail: a prime factor
+ * below 1000 (n easy to factor), or n itself prime (phi(n) = n - 1).
+ * Deterministic for every real modulus, unlike OpenSSL's SP 800-56B
+ * public check, whose factor search depends on random witnesses.
+ */
+static bool
+rsa_modulus_weak(const BIGNUM *n)
+{
+	BN_CTX *ctx;
+	unsigned int p, d;
+	bool weak = true;
+
+	for (p = 3; p < 1000; p += 2) {
+		for (d = 3; d * d <= p && p % d != 0; d += 2)
+			;
+		if (d * d <= p)
+			continue;	/* p is not prime */
+		if (BN_mod_word(n, p) == 0)
+			return true;
+	}
+	if ((ctx = BN_CTX_new()) != NULL)
+		weak = BN_check_prime(n, ctx, NULL) != 0;
+	BN_CTX_free(ctx);
+	return weak;
+}
+
 /* Base64url of a BIGNUM, fixed width (pad != 0) or minimal. */
 static int
 bn_b64(const BIGNUM *bn, size_t pad, char **out)
@@ -331,6 +358,11 @@ rsa_components(struct jwk *k)
 		    "least 3 and below 2^%d", JWK_RSA_MAX_E_BITS);
 		goto out;
 	}
+	if (rsa_modulus_weak(n)) {
+		rc = jose_fail(SF_EKEY, "jwk: RSA modulus is prime or has a "
+		    "small factor");
+		goto out;
+	}
 	if (rsa_roca_fingerprint(n)) {
 		rc = jose_fail(SF_EKEY, "jwk: RSA modulus has the ROCA "
 		    "fingerprint (CVE-2017-15361)");
@@ -430,7 +462,8 @@ jwk_from_pkey(EVP_PKEY *pkey, const struct jose_alg *ai, bool priv,
 		    ai->name, implied->crv);
 		goto out;
 	}
-	if (check) {
+	/* RSA public keys: rsa_components() checks them, deterministically. */
+	if (check && (priv || ai->kty != JWK_KTY_RSA)) {
 		if ((cctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) ==
 		    NULL) {
 			rc = SF_ENOMEM;

@@ -457,6 +457,13 @@ test_rsa_weak_keys(void)
 	T(BN_set_word(e2, 1) == 1 && BN_lshift(e2, e2, 40) == 1 &&
 	    BN_add_word(e2, 1) == 1);
 	T(parse_json(rsa_json(n, e2), JWS_ALG_UNKNOWN, false) == SF_EKEY);
+	/* A modulus with a small factor, and a prime modulus. */
+	T(BN_mul_word(n, 997) == 1);
+	T(parse_json(rsa_json(n, e), JWS_ALG_UNKNOWN, false) == SF_EKEY);
+	T(strstr(jose_why(), "small factor") != NULL);
+	T(BN_generate_prime_ex(n, 2048, 0, NULL, NULL, NULL) == 1);
+	T(parse_json(rsa_json(n, e), JWS_ALG_UNKNOWN, false) == SF_EKEY);
+	T(strstr(jose_why(), "prime") != NULL);
 	BN_free(n);
 	BN_free(e);
 	BN_free(e1);

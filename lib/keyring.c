@@ -69,9 +69,12 @@ key_path(const char *dir, const char *sub, const char *kid, const char *ext,
 	return sf_asprintf(out, "%s/%s/%s.%s", dir, sub, kid, ext);
 }
 
-/* mkdir -p, then force mode on the last component. */
+/*
+ * mkdir -p; the last component gets mode when created, and is forced to
+ * it when force (the private directory must stay 0700).
+ */
 static int
-mkdir_mode(const char *path, unsigned int mode)
+mkdir_mode(const char *path, unsigned int mode, bool force)
 {
 	char *p, *s;
 	int rc = SF_OK;
@@ -89,12 +92,14 @@ mkdir_mode(const char *path, unsigned int mode)
 		}
 		*s = '/';
 	}
-	if (mkdir(p, (mode_t)mode) == -1 && errno != EEXIST) {
+	if (mkdir(p, (mode_t)mode) == 0)
+		force = true;	/* whatever the umask took away */
+	else if (errno != EEXIST) {
 		rc = jose_fail(SF_ESYS, "keyring: mkdir %s: %s", p,
 		    strerror(errno));
 		goto out;
 	}
-	if (chmod(p, (mode_t)mode) == -1)
+	if (force && chmod(p, (mode_t)mode) == -1)
 		rc = jose_fail(SF_ESYS, "keyring: chmod %s: %s", p,
 		    strerror(errno));
 out:
@@ -108,17 +113,17 @@ make_dirs(const char *dir)
 	char *sub = NULL;
 	int rc;
 
-	if ((rc = mkdir_mode(dir, 0755)) != SF_OK)
+	if ((rc = mkdir_mode(dir, 0755, false)) != SF_OK)
 		return rc;
 	if ((rc = sf_asprintf(&sub, "%s/public", dir)) != SF_OK)
 		return rc;
-	rc = mkdir_mode(sub, 0755);
+	rc = mkdir_mode(sub, 0755, false);
 	free(sub);
 	if (rc != SF_OK)
 		return rc;
 	if ((rc = sf_asprintf(&sub, "%s/private", dir)) != SF_OK)
 		return rc;
-	rc = mkdir_mode(sub, 0700);
+	rc = mkdir_mode(sub, 0700, true);
 	free(sub);
 	return rc;
 }

@@ -50,8 +50,13 @@ struct jwk;
  * for EC/OKP (P-256 -> ES256, P-384 -> ES384, Ed25519 -> EdDSA) and
  * required for RSA unless default_alg is given (JWS_ALG_UNKNOWN: none).
  * Private members ("d", ...) are refused unless allow_private.
- * Refuses kty "oct", unknown curves, "use" other than "sig", mismatched
- * alg/kty, and malformed members.  *out is new.
+ * Refuses kty "oct", unknown curves, "use" other than "sig", "key_ops"
+ * beyond sign/verify, mismatched alg/kty, malformed members (coordinates
+ * not full size, RSA integers with leading zero octets), EC points off
+ * their curve, RSA moduli outside 2048..16384 bits, prime or with a
+ * factor below 1000 or with the ROCA fingerprint, RSA exponents that are
+ * even, 1, or 2^32 and above, and private halves that do not match.
+ * SF_EINVAL (malformed), SF_EKEY (unusable key), SF_EALG.  *out is new.
  */
 int		 jwk_parse(const json_t *obj, enum jws_alg default_alg,
 		    bool allow_private, struct jwk **out);
@@ -127,11 +132,13 @@ struct jws {
 };
 
 /*
- * Parse compact JWS: exactly three base64url parts, header a JSON object
- * without duplicate keys, "alg" a string, "crit" refused.  The payload is
- * parsed as a JSON object into claims when it is one (strict, no duplicate
- * keys); a payload that is not an object leaves claims NULL.  Does not
- * verify.  *out is new.
+ * Parse compact JWS (at most 64 KiB, else SF_ETOOBIG): exactly three
+ * strict base64url parts, header a strict JSON object (json_parse_strict),
+ * "alg" a string, "kid"/"typ" strings when present, "crit" and "b64"
+ * refused.  A payload whose first non-blank byte is '{' must be a strict
+ * JSON object and becomes claims; any other payload leaves claims NULL.
+ * Does not verify.  SF_EPARSE (malformed), SF_EINVAL (refused header).
+ * *out is new.
  */
 int		 jws_parse(const char *compact, size_t len, struct jws **out);
 void		 jws_free(struct jws *jws);
@@ -139,8 +146,11 @@ void		 jws_free(struct jws *jws);
 /*
  * Verify jws with key.  The header alg must equal jwk_alg(key)
  * (SF_EALG otherwise).  ECDSA signatures are the raw r||s of RFC 7518
- * §3.4 (wrong length, r or s zero or >= n: SF_EBADSIG).  SF_OK or
- * SF_EBADSIG/SF_EALG/SF_EKEY.
+ * §3.4 (wrong length, r or s zero or >= n: SF_EBADSIG); every signature
+ * must have its algorithm's exact length; PS256 uses MGF1-SHA-256 and a
+ * 32-byte salt (RFC 7518 §3.5).  Only alg, signing_input and sig of jws
+ * are read.  SF_OK, SF_EBADSIG, SF_EALG, or SF_EINVAL (NULL argument).
+ * Safe to call from several threads with the same key.
  */
 int		 jws_verify(const struct jws *jws, const struct jwk *key);
 
@@ -184,15 +194,26 @@ enum keyring_flags {
 	KEYRING_PRIVATE = 1	/* also load the active private key */
 };
 
-/* Create DIR with a first active key when it holds none.  Idempotent. */
+/*
+ * Create DIR (and parents), public/ and private/ (forced to 0700), and a
+ * first active key of alg when keyring.json names none.  Idempotent.
+ * Writers (init, rotate, prune) serialise on DIR/.lock.
+ */
 int		 keyring_init(const char *dir, enum jws_alg alg);
 
-/* Load.  *out is new. */
+/*
+ * Load: the active key and the retired keys still published, each file
+ * checked against its kid (the thumbprint).  KEYRING_PRIVATE also loads
+ * the active private key, refusing it (SF_EKEY) when private/ or the file
+ * is open to group or others.  SF_ENOTFOUND without keyring.json or an
+ * active key; SF_EPARSE for a damaged keyring.json.  *out is new.
+ */
 int		 keyring_load(const char *dir, enum keyring_flags flags,
 		    struct keyring **out);
 /*
  * Retire the active key (published until now + max_token_ttl seconds) and
- * make a new active key.  *new_kid (optional) is new.
+ * make a new active key of alg (JWS_ALG_UNKNOWN: the retired key's).  A
+ * missing keyring is created.  *new_kid (optional) is new.
  */
 int		 keyring_rotate(const char *dir, enum jws_alg alg,
 		    int64_t max_token_ttl, char **new_kid);
@@ -206,13 +227,20 @@ int		 keyring_prune(const char *dir, size_t *pruned);
 const struct jwk *keyring_signer(const struct keyring *kr);
 /* Borrowed: every published public key (active and retired-unexpired). */
 const struct jwks *keyring_public(const struct keyring *kr);
-/* The JWKS document {"keys": [...]}; new reference. */
+/*
+ * The JWKS document {"keys": [...]}: the active key and retired keys
+ * whose publish_until is still ahead now; new reference.
+ */
 int		 keyring_jwks(const struct keyring *kr, json_t **out);
 /* keyring.json listing for `starflyctl keys list`; new reference. */
 int		 keyring_list(const char *dir, json_t **out);
 /* The kid of the active key (new); SF_ENOTFOUND when there is none. */
 int		 keyring_active_kid(const char *dir, char **kid);
-/* mtime-based change check so long-running programs reload cheaply. */
+/*
+ * Whether to reload: keyring.json was replaced or changed (inode, size,
+ * mtime), or a retired key's publication has ended since the load.  One
+ * stat(2).
+ */
 bool		 keyring_changed(const struct keyring *kr);
 void		 keyring_free(struct keyring *kr);
 

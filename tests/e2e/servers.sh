@@ -221,6 +221,19 @@ done
 for kind in lighttpd apache-proxy-fcgi nginx caddy; do
 	run "$kind" "$H/a"
 done
+# Control: without CGIPassAuth, Apache strips Authorization, so a wrong
+# Basic secret goes unnoticed (the check above can fail).
+R_SED='/CGIPassAuth On/d'
+if server_start apache-proxy-fcgi "$H/a"; then
+	R_SED=""
+	UNIT_URL=$SERVER_URL
+	post_json /v1/exchange/token -u hosts-ci:wrong-secret -d "$(exchange_req hosts-ctl https://api.example.com)"
+	expect_eq "control: Apache without CGIPassAuth drops Authorization" "$HTTP_CODE" 200
+	server_stop
+else
+	R_SED=""
+	fail "control: Apache without CGIPassAuth starts"
+fi
 hosts_programs_stop "$H/a"
 
 # Unit B: the server starts the programs, all as www-data.

@@ -20,7 +20,7 @@
 # test's: /usr/lib/starfly (programs), /etc/starfly/starfly.conf,
 # /run/starfly (sockets), /run/lighttpd (lighttpd's spawn sockets),
 # /usr/share/starfly/www, the site name and the port.  Nothing else in
-# them is changed.
+# them is changed (unless a test sets R_SED, one more sed expression).
 HOSTS_DIR=$TOP/tests/e2e/hosts
 
 hosts_setup() {
@@ -102,7 +102,7 @@ render() {
 	    -e "s|starfly\.example\.com|127.0.0.1|g" \
 	    -e "s|<VirtualHost \*:80>|<VirtualHost 127.0.0.1:$R_PORT>|" \
 	    -e "s|listen 80;|listen 127.0.0.1:$R_PORT;|" \
-	    "$1" > "$2"
+	    ${R_SED:+-e "$R_SED"} "$1" > "$2"
 }
 
 # skeleton SRC DST: a server's main configuration around the snippet.

@@ -2076,18 +2076,34 @@ declare_arg(struct cc *cc, struct term *t)
 		t->u.var.slot = slot;
 		break;
 	case T_ARRAY:
-	case T_SET:
 		for (i = 0; i < t->u.coll.n; i++)
 			declare_arg(cc, t->u.coll.items[i]);
 		break;
 	case T_OBJECT:
 		for (i = 0; i < t->u.coll.n; i++) {
-			resolve_term(cc, &t->u.coll.items[i]);
+			if (t->u.coll.items[i]->kind != T_VALUE) {
+				cerr(cc, &t->u.coll.items[i]->loc,
+				    "rego_compile_error", "function argument "
+				    "object keys must be constants");
+				return;
+			}
 			declare_arg(cc, t->u.coll.vals[i]);
 		}
 		break;
+	case T_SET:
+		for (i = 0; i < t->u.coll.n; i++)
+			if (t->u.coll.items[i]->kind != T_VALUE) {
+				cerr(cc, &t->loc, "rego_compile_error",
+				    "function argument sets must be constants");
+				return;
+			}
+		break;
+	case T_VALUE:
+		break;
 	default:
-		resolve_term(cc, &t);
+		cerr(cc, &t->loc, "rego_compile_error", "function arguments "
+		    "must be variables, constants or arrays and objects of "
+		    "them");
 		break;
 	}
 }

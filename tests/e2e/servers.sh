@@ -234,6 +234,14 @@ else
 	R_SED=""
 	fail "control: Apache without CGIPassAuth starts"
 fi
+# Every program's decisions reach the one audit trail, whoever wrote first.
+for t in exchange tool verify signal; do
+	n=$("$TOP/bin/starflyctl" --config "$H/a/etc/starfly.conf" audit tail -n 100000 \
+	    --type "$t" 2> /dev/null | grep -c .)
+	check "per-program users: $t records reach the audit trail" [ "$n" -gt 0 ]
+done
+check "per-program users: the audit hash chain verifies" \
+    "$TOP/bin/starflyctl" --config "$H/a/etc/starfly.conf" audit verify
 hosts_programs_stop "$H/a"
 
 # Unit B: the server starts the programs, all as www-data.

@@ -115,8 +115,17 @@ skeleton() {
 SERVER_PID=""
 SERVER_KIND=""
 SERVER_UNIT=""
-# server_start KIND UNITDIR
+# server_start KIND UNITDIR (a port taken meanwhile by someone else:
+# up to three tries on other free ports).
 server_start() {
+	for _try in 1 2 3; do
+		server_start1 "$@" && return 0
+		grep -qs 'in use' "$R_RUN"/*.log || return 1
+	done
+	return 1
+}
+
+server_start1() {
 	SERVER_KIND=$1
 	SERVER_UNIT=$2
 	R_UNIT=$2

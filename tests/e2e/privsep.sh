@@ -105,15 +105,36 @@ setpriv --reuid starfly-mcp --regid starfly --init-groups \
     "$PROBE" jwks.fcgi --config "$C" --user starfly-jwks ids > /dev/null 2>&1
 check "--user without root is refused" [ $? -ne 0 ]
 
-# A real program started as root with --user and --listen, in the
-# socket layout of etc/systemd/starfly.tmpfiles: the socket directory
-# belongs to the program's user and to www-data (setgid), the web server
-# connects through /run/starfly/NAME.sock, a symlink.
-S=$H/run-starfly
-mkdir -p "$S/jwks"
-chown starfly-jwks:www-data "$S/jwks"
-chmod 2750 "$S/jwks"
-ln -s jwks/jwks.sock "$S/jwks.sock"
+# The systemd units: they verify, and their tmpfiles make the socket
+# layout (in a scratch root that has this host's users).
+if command -v systemd-analyze > /dev/null; then
+	mkdir -p "$H/systemd"
+	sed "s|/usr/lib/starfly/%i.fcgi|$TOP/bin/%i.fcgi|" "$TOP/etc/systemd/starfly@.service" \
+	    > "$H/systemd/starfly@.service"
+	cp -r "$TOP/etc/systemd/starfly@sys.service.d" "$H/systemd/"
+	for p in exchange jwks mcp signals sys events; do
+		out=$(systemd-analyze verify "$H/systemd/starfly@$p.service" 2>&1)
+		expect_eq "systemd: starfly@$p.service verifies" "$out" ""
+	done
+else
+	skip "systemd unit files verify" "no systemd-analyze"
+fi
+mkdir -p "$H/root/etc"
+cp /etc/passwd /etc/group "$H/root/etc/"
+if systemd-tmpfiles --create --root="$H/root" "$TOP/etc/systemd/starfly.tmpfiles" > "$H/tmpfiles.log" 2>&1; then
+	pass "systemd-tmpfiles creates the socket layout"
+else
+	fail "systemd-tmpfiles creates the socket layout" "$(head -n 3 "$H/tmpfiles.log")"
+fi
+S=$H/root/run/starfly
+expect_eq "socket directory: the program's user, group www-data, setgid" \
+    "$(stat -c '%U:%G %a' "$S/jwks" 2>/dev/null)" "starfly-jwks:www-data 2750"
+expect_eq "sys.fcgi's socket directory belongs to the signing user" \
+    "$(stat -c '%U' "$S/sys" 2>/dev/null)" "starfly-exchange"
+
+# A real program started as root with --user and --listen in that
+# layout: the web server connects through /run/starfly/NAME.sock, a
+# symlink into the program's own directory.
 "$TOP/bin/jwks.fcgi" --config "$C" --user starfly-jwks --listen "$S/jwks/jwks.sock" \
     --workers 2 > "$H/jwks.log" 2>&1 &
 jpid=$!

@@ -175,6 +175,9 @@ suite() {
 	check "$k: 413 JSON for a chunked body past the cap" json_err 413 invalid_request
 	http GET /v1/sys/../sys/health --path-as-is
 	check "$k: 400 for a dot-segment path the server normalised" json_err 400 invalid_request
+	# Absolute-form target (Apache passes it on in REQUEST_URI as is).
+	http GET /v1/sys/health --request-target "$SERVER_URL/v1/sys/health"
+	check "$k: absolute-form request target" jqb ".initialized == true"
 	# The dashboard.
 	http GET /
 	if [ "$HTTP_CODE" = 200 ] && header Content-Type | grep -q '^text/html'; then

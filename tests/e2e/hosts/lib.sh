@@ -112,6 +112,18 @@ skeleton() {
 	    -e "s|@MODULES@|$1|g" "$HOSTS_DIR/$2" > "$3"
 }
 
+# A free port below the kernel's ephemeral range, so that no outgoing
+# connection (of a benchmark, say) holds it when the server binds.
+hosts_port() {
+	_lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${_lo:-0}" -gt 12000 ] || _lo=32768
+	while :; do
+		_p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (_lo - 10000) ))
+		ss -Htan "sport = :$_p" 2>/dev/null | grep -q . || break
+	done
+	echo "$_p"
+}
+
 SERVER_PID=""
 SERVER_KIND=""
 SERVER_UNIT=""
@@ -129,7 +141,7 @@ server_start1() {
 	SERVER_KIND=$1
 	SERVER_UNIT=$2
 	R_UNIT=$2
-	R_PORT=$(free_port)
+	R_PORT=$(hosts_port)
 	R_RUN=$H/$1
 	R_WWW=$(hosts_www)
 	rm -rf "$R_RUN"

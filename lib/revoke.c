@@ -33,8 +33,10 @@
  * moves head past them.  Readers refresh in revoke_refresh: the change
  * marker (one load) tells whether anything in the store moved; if so they
  * read head and each record after their position (8 us per read at 1
- * million entries).  A reader more than REVOKE_CATCHUP records behind, or
- * finding a record already trimmed, rebuilds with a walk.  A full load
+ * million entries; a backlog of more than REVOKE_CATCHUP_DIRECT records
+ * is read under one open of the store, a few us per record).  A reader
+ * more than REVOKE_CATCHUP records behind, or finding a record already
+ * trimmed, rebuilds with a walk.  A full load
  * reads head first, walks, and then applies the records committed after
  * that head: records are whole-value puts and deletes applied in order,
  * so replaying one the walk already saw changes nothing.
@@ -57,7 +59,8 @@
 #define REVOKE_LOG_KEEP		1024		/* records always kept */
 #define REVOKE_LOG_MAX		262144		/* records at most */
 #define REVOKE_LOG_RETAIN	86400		/* seconds a record is kept */
-#define REVOKE_CATCHUP		4096		/* past this, rebuild */
+#define REVOKE_CATCHUP		16384		/* past this, rebuild */
+#define REVOKE_CATCHUP_DIRECT	32		/* past this, one open */
 #define REVOKE_ID_MAX		500
 #define REVOKE_REASONS_MAX	65536
 #define REVOKE_BIG		(4u << 20)	/* mmap at or above */
@@ -1265,24 +1268,39 @@ rebuild(struct revoke_index *ix, struct store *st, int64_t now)
 	return SF_OK;
 }
 
-/* Apply journal records (ix->seq, head]. */
+/*
+ * Applying journal records (ix->seq, head]: a few with one store_get
+ * each; a longer backlog (a worker that sat idle while SETs arrived)
+ * under one open of the store, inside a store_batch that only reads
+ * (nothing is written, so nothing is synced and the marker stays).
+ */
+struct catchup {
+	struct revoke_index	*ix;
+	struct store		*st;
+	struct store_batch	*b;	/* set inside the batch */
+	uint64_t		 head;
+	int64_t			 now;
+	bool			 gap;
+};
+
 static int
-catch_up(struct revoke_index *ix, struct store *st, uint64_t head,
-    int64_t now, bool *gap)
+apply_log(struct catchup *cu)
 {
+	struct revoke_index *ix = cu->ix;
 	char k[17], *val;
 	const char *op, *key, *v;
 	size_t len;
 	json_t *r;
 	int rc;
 
-	*gap = false;
-	while (ix->seq < head) {
+	cu->gap = false;
+	while (ix->seq < cu->head) {
 		seq_key(ix->seq + 1, k);
 		val = NULL;
-		rc = store_get(st, REVOKE_LOG_NS, k, &val, &len);
+		rc = cu->b != NULL ? store_batch_get(cu->b, REVOKE_LOG_NS, k,
+		    &val, &len) : store_get(cu->st, REVOKE_LOG_NS, k, &val, &len);
 		if (rc == SF_ENOTFOUND) {
-			*gap = true;
+			cu->gap = true;
 			return SF_OK;
 		}
 		if (rc != SF_OK)
@@ -1290,7 +1308,7 @@ catch_up(struct revoke_index *ix, struct store *st, uint64_t head,
 		r = record_parse(val, len);
 		free(val);
 		if (r == NULL) {
-			*gap = true;
+			cu->gap = true;
 			return SF_OK;
 		}
 		op = json_string_value(json_object_get(r, "op"));
@@ -1298,15 +1316,39 @@ catch_up(struct revoke_index *ix, struct store *st, uint64_t head,
 		v = json_string_value(json_object_get(r, "val"));
 		rc = SF_OK;
 		if (key != NULL && strcmp(op, "put") == 0 && v != NULL)
-			rc = index_apply(ix, key, v, strlen(v), now);
+			rc = index_apply(ix, key, v, strlen(v), cu->now);
 		else if (key != NULL && strcmp(op, "del") == 0)
-			rc = index_apply(ix, key, NULL, 0, now);
+			rc = index_apply(ix, key, NULL, 0, cu->now);
 		json_decref(r);
 		if (rc != SF_OK)
 			return rc;
 		ix->seq++;
 	}
 	return SF_OK;
+}
+
+static int
+catchup_cb(struct store_batch *b, void *arg)
+{
+	struct catchup *cu = arg;
+
+	cu->b = b;
+	return apply_log(cu);
+}
+
+static int
+catch_up(struct revoke_index *ix, struct store *st, uint64_t head,
+    int64_t now, bool *gap)
+{
+	struct catchup cu = { ix, st, NULL, head, now, false };
+	int rc;
+
+	if (head - ix->seq > REVOKE_CATCHUP_DIRECT)
+		rc = store_batch(st, catchup_cb, &cu);
+	else
+		rc = apply_log(&cu);
+	*gap = cu.gap;
+	return rc;
 }
 
 int

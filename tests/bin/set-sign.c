@@ -7,6 +7,9 @@
  *   set-sign sign KEY.pem ALG [--typ T] [--kid K] < CLAIMS.json
  *                                           compact SET on stdout
  *   set-sign none [--typ T] < CLAIMS.json   the same, unsigned (alg none)
+ *   set-sign batch KEY.pem ALG N < TEMPLATE N SETs, one a line, each from
+ *                                           the template with every @N@
+ *                                           replaced by 1..N
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +35,70 @@ usage(void)
 {
 	fprintf(stderr, "usage: set-sign genkey ALG KEY.pem JWKS.json\n"
 	    "       set-sign sign KEY.pem ALG [--typ T] [--kid K] < CLAIMS\n"
-	    "       set-sign none [--typ T] < CLAIMS\n");
+	    "       set-sign none [--typ T] < CLAIMS\n"
+	    "       set-sign batch KEY.pem ALG N < TEMPLATE\n");
 	return 2;
+}
+
+/* The template with each "@N@" replaced by n (new). */
+static char *
+instantiate(const char *tpl, long n)
+{
+	char num[24], *out, *o;
+	const char *p;
+	size_t len = strlen(tpl) + 1, nl;
+
+	nl = (size_t)snprintf(num, sizeof(num), "%ld", n);
+	for (p = tpl; (p = strstr(p, "@N@")) != NULL; p += 3)
+		len += nl;
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	for (o = out, p = tpl; *p != '\0'; ) {
+		if (strncmp(p, "@N@", 3) == 0) {
+			memcpy(o, num, nl);
+			o += nl;
+			p += 3;
+		} else
+			*o++ = *p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+static int
+batch(const char *pem, const char *alg, long n)
+{
+	struct jwk *k = NULL;
+	json_t *hdr;
+	char *tpl, *c, *out;
+	size_t len;
+	long i;
+	int rc = 1;
+
+	if ((tpl = read_stdin(&len)) == NULL ||
+	    jwk_load_pem(pem, jws_alg_from_name(alg), &k) != SF_OK) {
+		fprintf(stderr, "set-sign: %s\n", jose_why());
+		free(tpl);
+		return 1;
+	}
+	hdr = json_pack("{s:s}", "typ", SET_TYP);
+	for (i = 1; i <= n; i++) {
+		out = NULL;
+		if ((c = instantiate(tpl, i)) == NULL ||
+		    jws_sign(k, hdr, c, strlen(c), &out) != SF_OK) {
+			free(c);
+			goto out;
+		}
+		printf("%s\n", out);
+		free(out);
+		free(c);
+	}
+	rc = 0;
+out:
+	json_decref(hdr);
+	jwk_free(k);
+	free(tpl);
+	return rc;
 }
 
 static int
@@ -74,6 +139,8 @@ main(int argc, char *argv[])
 	log_init("set-sign", 0, SF_LOG_WARN);
 	if (argc == 5 && strcmp(argv[1], "genkey") == 0)
 		return genkey(argv[2], argv[3], argv[4]);
+	if (argc == 5 && strcmp(argv[1], "batch") == 0)
+		return batch(argv[2], argv[3], atol(argv[4]));
 	if (argc >= 4 && strcmp(argv[1], "sign") == 0)
 		first = 4;
 	else if (argc >= 2 && strcmp(argv[1], "none") == 0)

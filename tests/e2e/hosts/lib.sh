@@ -214,7 +214,7 @@ LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so" \
 # mod_fcgid and CGI name the unit by STARFLY_CONF in their environment).
 spawned() {
 	for _p in $(pgrep -f '\.fcgi$'); do
-		tr '\0' '\n' < "/proc/$_p/environ" 2>/dev/null |
+		{ tr '\0' '\n' < "/proc/$_p/environ"; } 2>/dev/null |
 		    grep -qx "STARFLY_CONF=$1/etc/starfly.conf" && echo "$_p"
 	done
 }

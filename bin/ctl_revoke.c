@@ -43,6 +43,7 @@ open_store(struct ctl *c, const char *cmd)
 	}
 	/* Wait out a process's full reload rather than fail. */
 	store_set_timeout(st, 10000);
+	(void)revoke_ring_open(conf->store);
 	return st;
 }
 

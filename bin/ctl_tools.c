@@ -40,6 +40,7 @@ tools_store(struct ctl *c)
 		    "`starflyctl init`)\n", conf->store, sf_strerror(rc));
 		return NULL;
 	}
+	(void)revoke_ring_open(conf->store);
 	return st;
 }
 

@@ -372,6 +372,8 @@ main(int argc, char *argv[])
 	if ((rc = store_open(x.prog.conf->store, false, &x.st)) != SF_OK)
 		log_warn("store %s: %s (run starflyctl init)",
 		    x.prog.conf->store, sf_strerror(rc));
+	else
+		(void)revoke_ring_open(x.prog.conf->store);
 	if (toolreg_cache_new(&x.tools) != SF_OK) {
 		prog_fini(&x.prog);
 		return 1;

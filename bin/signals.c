@@ -644,6 +644,7 @@ main(int argc, char *argv[])
 		log_warn("store %s: %s (run starflyctl init)",
 		    x.prog.conf->store, sf_strerror(rc));
 	if (x.st != NULL) {
+		(void)revoke_ring_open(x.prog.conf->store);
 		/* Pushes wait out a full reload elsewhere (~1 s per 10^6
 		 * entries) rather than fail. */
 		store_set_timeout(x.st, STORE_WAIT_MS);

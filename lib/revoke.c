@@ -40,6 +40,23 @@
  * reads head first, walks, and then applies the records committed after
  * that head: records are whole-value puts and deletes applied in order,
  * so replaying one the walk already saw changes nothing.
+ * The ring.  Even those reads cost: each waits for the store's lock,
+ * which a committing writer holds through its fsync, so at a thousand
+ * pushes a second readers would spend much of their time queued behind
+ * signals.fcgi.  So every committed record is also posted, after the
+ * commit's sync, to a shared-memory ring beside the store (PATH.revlog:
+ * a header with the last posted seq and a tools revision, then
+ * REVOKE_RING_SLOTS slots of seq + record).  Posting takes an OFD lock
+ * on the ring file (writers only); a slot is invalidated (seq 0) while
+ * written and its seq stored last with release order.  Readers check seq
+ * before and after copying a slot and fall back to the store for any
+ * record the ring does not hold intact.  The trigger to refresh is the
+ * store's marker or the ring's head moving; when the ring head moved the
+ * store's head is not read at all.  The ring only ever speeds things up:
+ * a writer that dies between its commit and its post leaves readers to
+ * find the record in the store at the next marker move, and a commit
+ * made without the ring (a process that did not call revoke_ring_open)
+ * is found through the store the same way.
  * The journal is trimmed by the writers, a few records per commit: a
  * record goes once it is older than REVOKE_LOG_RETAIN seconds or the
  * journal holds more than REVOKE_LOG_MAX records, but the newest
@@ -47,10 +64,15 @@
  * record, which bounds them in time and number without a walk.
  */
 #include <sys/mman.h>
+#include <sys/stat.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -59,8 +81,11 @@
 #define REVOKE_LOG_KEEP		1024		/* records always kept */
 #define REVOKE_LOG_MAX		262144		/* records at most */
 #define REVOKE_LOG_RETAIN	86400		/* seconds a record is kept */
-#define REVOKE_CATCHUP		16384		/* past this, rebuild */
+#define REVOKE_CATCHUP		65536		/* past this, rebuild */
 #define REVOKE_CATCHUP_DIRECT	32		/* past this, one open */
+#define REVOKE_RING_SLOTS	4096
+#define REVOKE_RING_REC		1008		/* record bytes per slot */
+#define REVOKE_RING_MAGIC	0x53465256524e4731ull	/* "SFRVRNG1" */
 #define REVOKE_ID_MAX		500
 #define REVOKE_REASONS_MAX	65536
 #define REVOKE_BIG		(4u << 20)	/* mmap at or above */
@@ -686,6 +711,204 @@ index_apply(struct revoke_index *ix, const char *key, const char *val,
 }
 
 /*
+ * The ring: the journal's tail in shared memory (see the design note).
+ */
+
+struct ring_slot {
+	_Atomic uint64_t seq;		/* 0 while written */
+	uint32_t	 len;
+	uint32_t	 pad;
+	char		 rec[REVOKE_RING_REC];
+};
+
+struct ring_map {
+	uint64_t	 magic;
+	uint64_t	 slots;
+	_Atomic uint64_t head;		/* highest seq posted */
+	_Atomic uint64_t tools;		/* tool registry revision */
+	char		 pad[4096 - 32];
+	struct ring_slot s[REVOKE_RING_SLOTS];
+};
+
+static struct {
+	struct ring_map	*m;
+	char		*path;
+	int		 fd;
+	pid_t		 pid;
+} ring = { NULL, NULL, -1, 0 };
+
+static int
+ring_lock(int fd, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, F_OFD_SETLKW, &fl) == -1)
+		if (errno != EINTR)
+			return SF_ESYS;
+	return SF_OK;
+}
+
+/* After fork: a descriptor of our own, so the OFD lock excludes. */
+static int
+ring_fd(void)
+{
+	int fd;
+
+	if (ring.pid == getpid())
+		return ring.fd;
+	if ((fd = open(ring.path, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	if (ring.pid != 0)
+		close(ring.fd);
+	ring.fd = fd;
+	ring.pid = getpid();
+	return fd;
+}
+
+int
+revoke_ring_open(const char *store_path)
+{
+	struct ring_map *m;
+	struct stat sb;
+	char *path = NULL;
+	int fd = -1, rc = SF_ESYS;
+
+	if (ring.m != NULL)
+		return SF_OK;
+	if (sf_asprintf(&path, "%s.revlog", store_path) != SF_OK)
+		return SF_ENOMEM;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) == -1 ||
+	    fchmod(fd, 0660) == -1 || ring_lock(fd, F_WRLCK) != SF_OK ||
+	    fstat(fd, &sb) == -1)
+		goto fail;
+	if ((size_t)sb.st_size != sizeof(struct ring_map) &&
+	    (ftruncate(fd, 0) == -1 ||
+	    ftruncate(fd, (off_t)sizeof(struct ring_map)) == -1))
+		goto fail;
+	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		goto fail;
+	if (m->magic != REVOKE_RING_MAGIC || m->slots != REVOKE_RING_SLOTS) {
+		memset(m, 0, sizeof(*m));
+		m->slots = REVOKE_RING_SLOTS;
+		atomic_thread_fence(memory_order_release);
+		m->magic = REVOKE_RING_MAGIC;
+	}
+	(void)ring_lock(fd, F_UNLCK);
+	ring.m = m;
+	ring.path = path;
+	ring.fd = fd;
+	ring.pid = getpid();
+	return SF_OK;
+fail:
+	log_warn("revocation ring %s: %s; readers will use the store",
+	    path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+void
+revoke_ring_close(void)
+{
+	if (ring.m == NULL)
+		return;
+	(void)munmap(ring.m, sizeof(*ring.m));
+	if (ring.pid == getpid())
+		close(ring.fd);
+	free(ring.path);
+	ring.m = NULL;
+	ring.path = NULL;
+	ring.fd = -1;
+	ring.pid = 0;
+}
+
+uint64_t
+revoke_ring_head(void)
+{
+	return ring.m != NULL ? atomic_load_explicit(&ring.m->head,
+	    memory_order_acquire) : 0;
+}
+
+uint64_t
+revoke_ring_tools(void)
+{
+	return ring.m != NULL ? atomic_load_explicit(&ring.m->tools,
+	    memory_order_acquire) : 0;
+}
+
+void
+revoke_ring_note_tools(void)
+{
+	if (ring.m != NULL)
+		atomic_fetch_add_explicit(&ring.m->tools, 1,
+		    memory_order_release);
+}
+
+struct post {
+	uint64_t	 seq;
+	char		*rec;
+};
+
+/* Post committed records (after the commit's sync). */
+static void
+ring_post(const struct post *p, size_t n)
+{
+	struct ring_slot *sl;
+	uint64_t top = 0, h;
+	size_t i, len;
+	int fd;
+
+	if (ring.m == NULL || n == 0 || (fd = ring_fd()) == -1 ||
+	    ring_lock(fd, F_WRLCK) != SF_OK)
+		return;
+	for (i = 0; i < n; i++) {
+		sl = &ring.m->s[p[i].seq % REVOKE_RING_SLOTS];
+		atomic_store_explicit(&sl->seq, 0, memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+		len = strlen(p[i].rec);
+		if (len <= REVOKE_RING_REC) {
+			memcpy(sl->rec, p[i].rec, len);
+			sl->len = (uint32_t)len;
+			atomic_store_explicit(&sl->seq, p[i].seq,
+			    memory_order_release);
+		}
+		if (p[i].seq > top)
+			top = p[i].seq;
+	}
+	h = atomic_load_explicit(&ring.m->head, memory_order_relaxed);
+	if (top > h)
+		atomic_store_explicit(&ring.m->head, top, memory_order_release);
+	(void)ring_lock(fd, F_UNLCK);
+}
+
+/* Record seq from the ring into buf (NUL-terminated), if held intact. */
+static bool
+ring_get(uint64_t seq, char buf[REVOKE_RING_REC + 1], size_t *len)
+{
+	struct ring_slot *sl;
+
+	if (ring.m == NULL)
+		return false;
+	sl = &ring.m->s[seq % REVOKE_RING_SLOTS];
+	if (atomic_load_explicit(&sl->seq, memory_order_acquire) != seq)
+		return false;
+	*len = sl->len;
+	if (*len > REVOKE_RING_REC)
+		return false;
+	memcpy(buf, sl->rec, *len);
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != seq)
+		return false;
+	buf[*len] = '\0';
+	return true;
+}
+
+/*
  * The journal.
  */
 
@@ -778,18 +1001,13 @@ record_apply_store(struct store_batch *b, const json_t *r)
 }
 
 static int
-batch_put_record(struct store_batch *b, uint64_t seq, const json_t *r)
+batch_put_record(struct store_batch *b, uint64_t seq, const char *s)
 {
-	char k[17], *s;
-	int rc;
+	char k[17];
 
 	seq_key(seq, k);
-	if ((s = json_dump_compact(r)) == NULL)
-		return SF_ENOMEM;
-	rc = store_batch_put(b, REVOKE_LOG_NS, k, s, strlen(s),
+	return store_batch_put(b, REVOKE_LOG_NS, k, s, strlen(s),
 	    STORE_REPLACE);
-	free(s);
-	return rc;
 }
 
 /* Roll forward records past head left by a crashed commit. */
@@ -902,6 +1120,8 @@ struct commit {
 	size_t			 nops;
 	int64_t			 now;
 	bool			 recover_only;
+	struct post		*posts;		/* records to post once synced */
+	size_t			 nposts;
 };
 
 /*
@@ -1038,7 +1258,7 @@ commit_cb(struct store_batch *b, void *arg)
 	struct commit *c = arg;
 	struct revoke_op *op;
 	uint64_t head, tail;
-	char key[8 + REVOKE_ID_MAX + 1], *val;
+	char key[8 + REVOKE_ID_MAX + 1], *val, *rec;
 	json_t *r;
 	size_t i, len;
 	int rc;
@@ -1088,12 +1308,20 @@ commit_cb(struct store_batch *b, void *arg)
 				continue;
 		}
 		/* Record, then data; head after all of them. */
-		if ((rc = batch_put_record(b, head + 1, r)) == SF_OK)
+		if ((rec = json_dump_compact(r)) == NULL) {
+			json_decref(r);
+			return SF_ENOMEM;
+		}
+		if ((rc = batch_put_record(b, head + 1, rec)) == SF_OK)
 			rc = record_apply_store(b, r);
 		json_decref(r);
-		if (rc != SF_OK)
+		if (rc != SF_OK) {
+			free(rec);
 			return rc;
+		}
 		head++;
+		c->posts[c->nposts].seq = head;
+		c->posts[c->nposts++].rec = rec;
 	}
 	if ((rc = batch_put_counter(b, "head", head)) != SF_OK)
 		return rc;
@@ -1121,21 +1349,31 @@ int
 revoke_commit(struct store *st, struct revoke_op *ops, size_t nops,
     int64_t now)
 {
-	struct commit c = { ops, nops, now, false };
+	struct commit c = { ops, nops, now, false, NULL, 0 };
 	size_t i;
+	int rc;
 
 	for (i = 0; i < nops; i++)
 		if (!op_valid(&ops[i])) {
 			log_err("revoke_commit: op %zu is malformed", i);
 			return SF_EINVAL;
 		}
-	return store_batch(st, commit_cb, &c);
+	if (nops > 0 && (c.posts = calloc(nops, sizeof(*c.posts))) == NULL)
+		return SF_ENOMEM;
+	rc = store_batch(st, commit_cb, &c);
+	/* Only what the synced head covers is posted. */
+	if (rc == SF_OK)
+		ring_post(c.posts, c.nposts);
+	for (i = 0; i < c.nposts; i++)
+		free(c.posts[i].rec);
+	free(c.posts);
+	return rc;
 }
 
 int
 revoke_recover(struct store *st)
 {
-	struct commit c = { NULL, 0, sf_now(), true };
+	struct commit c = { NULL, 0, sf_now(), true, NULL, 0 };
 
 	return store_batch(st, commit_cb, &c);
 }
@@ -1287,7 +1525,7 @@ static int
 apply_log(struct catchup *cu)
 {
 	struct revoke_index *ix = cu->ix;
-	char k[17], *val;
+	char k[17], *val, rb[REVOKE_RING_REC + 1];
 	const char *op, *key, *v;
 	size_t len;
 	json_t *r;
@@ -1295,18 +1533,23 @@ apply_log(struct catchup *cu)
 
 	cu->gap = false;
 	while (ix->seq < cu->head) {
-		seq_key(ix->seq + 1, k);
 		val = NULL;
-		rc = cu->b != NULL ? store_batch_get(cu->b, REVOKE_LOG_NS, k,
-		    &val, &len) : store_get(cu->st, REVOKE_LOG_NS, k, &val, &len);
-		if (rc == SF_ENOTFOUND) {
-			cu->gap = true;
-			return SF_OK;
+		if (ring_get(ix->seq + 1, rb, &len))
+			r = record_parse(rb, len);
+		else {
+			seq_key(ix->seq + 1, k);
+			rc = cu->b != NULL ? store_batch_get(cu->b,
+			    REVOKE_LOG_NS, k, &val, &len) : store_get(cu->st,
+			    REVOKE_LOG_NS, k, &val, &len);
+			if (rc == SF_ENOTFOUND) {
+				cu->gap = true;
+				return SF_OK;
+			}
+			if (rc != SF_OK)
+				return rc;
+			r = record_parse(val, len);
+			free(val);
 		}
-		if (rc != SF_OK)
-			return rc;
-		r = record_parse(val, len);
-		free(val);
 		if (r == NULL) {
 			cu->gap = true;
 			return SF_OK;
@@ -1343,7 +1586,9 @@ catch_up(struct revoke_index *ix, struct store *st, uint64_t head,
 	struct catchup cu = { ix, st, NULL, head, now, false };
 	int rc;
 
-	if (head - ix->seq > REVOKE_CATCHUP_DIRECT)
+	/* The ring holds the newest REVOKE_RING_SLOTS records at most. */
+	if (head - ix->seq > REVOKE_CATCHUP_DIRECT && (ring.m == NULL ||
+	    head - ix->seq > REVOKE_RING_SLOTS))
 		rc = store_batch(st, catchup_cb, &cu);
 	else
 		rc = apply_log(&cu);
@@ -1361,10 +1606,16 @@ revoke_refresh(struct revoke_index *ix, struct store *st, int64_t now)
 	if (ix == NULL || st == NULL)
 		return SF_EINVAL;
 	gen = store_generation(st);
-	if (ix->tied && gen == ix->gen)
+	head = revoke_ring_head();
+	if (ix->tied && gen == ix->gen && head <= ix->seq)
 		return SF_OK;
-	if ((rc = get_counter(st, "head", &head)) != SF_OK)
-		return rc;
+	/* The ring moved: its head is where to go, no store read needed.
+	 * Else (another namespace changed, or a commit not posted yet) the
+	 * store's head. */
+	if (!ix->tied || head <= ix->seq) {
+		if ((rc = get_counter(st, "head", &head)) != SF_OK)
+			return rc;
+	}
 	if (!ix->tied || head < ix->seq || head - ix->seq > REVOKE_CATCHUP)
 		return rebuild(ix, st, now);
 	if ((rc = catch_up(ix, st, head, now, &gap)) != SF_OK)

@@ -229,6 +229,8 @@ toolreg_add(struct store *st, const json_t *req, int64_t now,
 		json_decref(a.stored);
 		return rc;
 	}
+	if (a.created)
+		revoke_ring_note_tools();
 	*stored = a.stored;
 	*created = a.created;
 	return SF_OK;
@@ -263,7 +265,12 @@ del_cb(struct store_batch *b, void *arg)
 int
 toolreg_del(struct store *st, const char *tool_id)
 {
-	return store_batch(st, del_cb, (void *)(uintptr_t)tool_id);
+	int rc;
+
+	if ((rc = store_batch(st, del_cb, (void *)(uintptr_t)tool_id)) ==
+	    SF_OK)
+		revoke_ring_note_tools();
+	return rc;
 }
 
 static int
@@ -369,6 +376,8 @@ toolreg_list(struct store *st, json_t **out)
 struct toolreg_cache {
 	bool		 loaded;
 	uint64_t	 gen;
+	uint64_t	 ring_tools;	/* revoke_ring_tools() seen */
+	uint64_t	 ring_head;	/* revoke_ring_head() seen */
 	json_int_t	 rev;
 	json_t		*list;		/* array sorted by tool_id */
 };
@@ -400,15 +409,23 @@ int
 toolreg_cache_refresh(struct toolreg_cache *c, struct store *st)
 {
 	json_t *ix = NULL, *list = NULL;
-	uint64_t gen;
+	uint64_t gen, tools, head;
 	json_int_t rev;
 	int rc;
 
 	if (c == NULL || st == NULL)
 		return SF_EINVAL;
 	gen = store_generation(st);
-	if (c->loaded && gen == c->gen)
+	tools = revoke_ring_tools();
+	head = revoke_ring_head();
+	if (c->loaded && gen == c->gen && tools == c->ring_tools)
 		return SF_OK;
+	/* Only revocations moved (the ring says so): nothing to read. */
+	if (c->loaded && tools == c->ring_tools && head != c->ring_head) {
+		c->gen = gen;
+		c->ring_head = head;
+		return SF_OK;
+	}
 	if ((rc = read_index(st, &ix)) != SF_OK)
 		return rc;
 	rev = json_integer_value(json_object_get(ix, "rev"));
@@ -423,6 +440,8 @@ toolreg_cache_refresh(struct toolreg_cache *c, struct store *st)
 		c->loaded = true;
 	}
 	c->gen = gen;
+	c->ring_tools = tools;
+	c->ring_head = head;
 	json_decref(ix);
 	return SF_OK;
 }

@@ -180,6 +180,29 @@ int		 revoke_jcs_string(const char *s, char **buf, size_t *len,
 		    size_t *cap);
 
 /*
+ * The journal's tail in shared memory (PATH.revlog beside the store
+ * PATH; lib/revoke.c explains it).  Once a process has called
+ * revoke_ring_open, its commits are posted there after their sync and
+ * its refreshes read from there instead of the store, so readers no
+ * longer queue behind a committing writer's fsync.  Optional: a process
+ * without it (or whose ring cannot be opened) reads the store, and
+ * either kind sees every change.  Every process of a unit that reads or
+ * writes revocations should call it once at start, before forking.  One
+ * store per process: the ring is the process's, not a handle's.
+ */
+int		 revoke_ring_open(const char *store_path);
+void		 revoke_ring_close(void);
+/* Highest journal seq posted (0 without a ring). */
+uint64_t	 revoke_ring_head(void);
+/*
+ * A revision of the tool registry kept in the ring: toolreg writers bump
+ * it after their commit, so tool caches need not read the store when only
+ * revocations moved the marker.  0 without a ring.
+ */
+uint64_t	 revoke_ring_tools(void);
+void		 revoke_ring_note_tools(void);
+
+/*
  * The nonce table: fixed-size, in a shared memory file (run_dir), used by
  * every exchange process of the unit, so an execution-scope nonce is
  * accepted once per unit for its lifetime.  Insert is a robust

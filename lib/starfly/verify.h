@@ -117,9 +117,13 @@ int		 toolreg_list(struct store *st, json_t **out);
 
 /*
  * An in-memory copy for a long-running process: toolreg_cache_refresh is
- * one memory load when the store's change marker has not moved, one read
- * of the index when it has, and reads of the entries only when the index
- * revision changed.
+ * one memory load when the store's change marker has not moved (nor the
+ * ring's tool revision, when the process opened the revocation ring:
+ * revoke.h), nothing more when the ring shows that only revocations
+ * moved it, one read of the index otherwise, and reads of the entries
+ * only when the index revision changed.  Tool writes made by a process
+ * without the ring are seen at the next marker move the ring does not
+ * explain.
  */
 struct toolreg_cache;
 int		 toolreg_cache_new(struct toolreg_cache **out);

@@ -124,6 +124,9 @@ main(int argc, char *argv[])
 		return 1;
 	store_set_timeout(st, 60000);
 	store_set_timeout(st2, 60000);
+	if (getenv("REVOKE_BENCH_NORING") == NULL &&
+	    revoke_ring_open(path) != SF_OK)
+		return 1;
 
 	t0 = sf_mono_ns();
 	if ((rc = fill(st, 0, n, now)) != SF_OK) {

@@ -594,6 +594,72 @@ nonce_once_across_processes(void)
 	unlink(path);
 }
 
+/* With the ring, refreshes read no store; without it they still see. */
+static void
+ring_tail(void)
+{
+	struct store *st = NULL, *st2 = NULL;
+	struct revoke_index *ix = NULL;
+	struct store_stats s0, s1;
+	char *path;
+	uint64_t tools;
+	int64_t now = sf_now();
+	int status;
+	pid_t pid;
+
+	T((path = tmp_store(&st)) != NULL);
+	T_OK(store_open(path, false, &st2));
+	T_OK(revoke_ring_open(path));
+	T_OK(revoke_ring_open(path));		/* idempotent */
+	T_OK(revoke_load(st2, now, &ix));
+	T_OK(revoke_put(st, "sub", "wimse://r/a", now, 0, "a", NULL, "t"));
+	T(revoke_ring_head() == 1);
+	store_get_stats(st2, &s0);
+	T_OK(revoke_refresh(ix, st2, now));
+	store_get_stats(st2, &s1);
+	T(revoke_check(ix, "sub", "wimse://r/a", 0, now, NULL) == SF_EREVOKED);
+	T(s1.reads == s0.reads);
+	/* A child (its own lock descriptor) posts; the parent follows. */
+	pid = fork();
+	T(pid != -1);
+	if (pid == 0)
+		_exit(revoke_put(st, "sub", "wimse://r/b", now, 0, "b", NULL,
+		    "t") == SF_OK ? 0 : 1);
+	T(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0);
+	T_OK(revoke_refresh(ix, st2, now));
+	store_get_stats(st2, &s1);
+	T(s1.reads == s0.reads);
+	T(revoke_check(ix, "sub", "wimse://r/b", 0, now, NULL) == SF_EREVOKED);
+	/* A writer without the ring: found through the store. */
+	pid = fork();
+	T(pid != -1);
+	if (pid == 0) {
+		revoke_ring_close();
+		_exit(revoke_put(st, "sub", "wimse://r/c", now, 0, "c", NULL,
+		    "t") == SF_OK ? 0 : 1);
+	}
+	T(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0);
+	T(revoke_ring_head() == 2);
+	T_OK(revoke_refresh(ix, st2, now));
+	T(revoke_check(ix, "sub", "wimse://r/c", 0, now, NULL) == SF_EREVOKED);
+	/* And the next posted commit skips over the unposted record. */
+	T_OK(revoke_put(st, "sub", "wimse://r/d", now, 0, "d", NULL, "t"));
+	T_OK(revoke_refresh(ix, st2, now));
+	T(revoke_check(ix, "sub", "wimse://r/d", 0, now, NULL) == SF_EREVOKED);
+	T(revoke_position(ix) == 4 && revoke_count(ix) == 4);
+	tools = revoke_ring_tools();
+	revoke_ring_note_tools();
+	T(revoke_ring_tools() == tools + 1);
+	revoke_free(ix);
+	revoke_ring_close();
+	T(revoke_ring_head() == 0);
+	store_close(st2);
+	store_close(st);
+	rm_store(path);
+}
+
 int
 main(void)
 {
@@ -605,6 +671,7 @@ main(void)
 	RUN(roll_forward);
 	RUN(trimming);
 	RUN(federation_hash);
+	RUN(ring_tail);
 	RUN(nonce_once_across_processes);
 	return T_DONE();
 }

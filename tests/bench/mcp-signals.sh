@@ -154,6 +154,10 @@ verify_vs_floor() {
 verify_vs_floor "verify vs floor, empty unit"
 table_header
 run_mix "verify refused (deputy)" /v1/mcp/verify "$work/deny.json" $(prog_pids mcp)
+jq -n --arg t "$(stub other)" '{grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+    subject_token: $t, subject_token_type: "urn:ietf:params:oauth:token-type:jwt", audience: "https://api.bench"}' > "$work/dev.json"
+run_mix "exchange (dev), none revoked" /v1/exchange/token "$work/dev.json" $(prog_pids exchange)
+x0=$LAST_RPS
 kill $floor_pids 2>/dev/null; floor_pids=""
 echo
 echo "SET pushes (wrk -t2 -c4 -d${secs}s; every 202 after the store's fsync):"
@@ -200,12 +204,11 @@ for p in $(pgrep -f "exchange.fcgi --config $UNIT_VAR/"); do
 	awk -v p="$p" '/^Rss:/ {r=$2} /^Private_(Clean|Dirty):/ {u+=$2}
 	    END {printf "  exchange.fcgi pid %s: USS %d KiB, RSS %d KiB\n", p, u, r}' "/proc/$p/smaps_rollup"
 done
-jq -n --arg t "$(stub other)" '{grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
-    subject_token: $t, subject_token_type: "urn:ietf:params:oauth:token-type:jwt", audience: "https://api.bench"}' > "$work/dev.json"
 verify_vs_floor "verify vs floor, $nrev revoked"
 table_header
 run_mix "exchange (dev), $nrev revoked" /v1/exchange/token "$work/dev.json" $(prog_pids exchange)
 x1=$LAST_RPS
+echo "exchange with $nrev revoked / with none: $(ratio "$x1" "$x0")"
 # The same while SETs are pushed (dev JSON, one connection).
 WRK_THREADS=1 wrk -t1 -c1 -d"$((secs + 8))s" -s tests/bench/signals.lua \
     "$UNIT_URL/v1/signals/events" > "$work/bgpush.txt" 2>&1 &

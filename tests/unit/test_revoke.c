@@ -118,8 +118,8 @@ rm_store(char *path)
 	char *cmd = NULL;
 
 	if (path != NULL && sf_asprintf(&cmd, "rm -rf \"$(dirname '%s')\"",
-	    path) == SF_OK)
-		(void)system(cmd);
+	    path) == SF_OK && system(cmd) != 0)
+		fprintf(stderr, "test_revoke: %s failed\n", cmd);
 	free(cmd);
 	free(path);
 }

@@ -922,9 +922,16 @@ update_begin(struct txn *t, const char *k, size_t klen, const char *old,
 	ssize_t n;
 
 	if (st->ufd == -1) {
-		fd = open(st->upath, O_RDWR | O_CREAT | O_CLOEXEC,
+		/* Only its creator may (and need) fchmod it: the unit's
+		 * programs may run as different users of one group. */
+		fd = open(st->upath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 		    STORE_FILE_MODE);
-		if (fd == -1 || fchmod(fd, STORE_FILE_MODE) == -1) {
+		if (fd != -1 && fchmod(fd, STORE_FILE_MODE) == -1) {
+			close(fd);
+			fd = -1;
+		} else if (fd == -1 && errno == EEXIST)
+			fd = open(st->upath, O_RDWR | O_CLOEXEC);
+		if (fd == -1) {
 			log_err("store: %s: %s", st->upath, strerror(errno));
 			if (fd != -1)
 				close(fd);

@@ -584,7 +584,7 @@ open_cur(struct audit *a)
 {
 	int fd;
 
-	fd = open(a->cur, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(a->cur, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0660);
 	if (fd == -1) {
 		log_err("audit: %s: %s", a->cur, strerror(errno));
 		return SF_ESYS;

@@ -66,7 +66,7 @@ bad:
 }
 
 size_t
-utf8_encode(uint32_t cp, char *out)
+rego_utf8_encode(uint32_t cp, char *out)
 {
 	if (cp < 0x80) {
 		out[0] = (char)cp;
@@ -350,7 +350,7 @@ fmt_quote(struct sbuf *b, const char *s, size_t n)
 			if (cp < 0x20 || cp == 0x7f)
 				sbuf_printf(b, "\\x%02x", cp);
 			else
-				sbuf_put(b, u, utf8_encode(cp, u));
+				sbuf_put(b, u, rego_utf8_encode(cp, u));
 		}
 	}
 	sbuf_putc(b, '"');
@@ -449,7 +449,7 @@ fmt_one(struct sbuf *b, const struct fspec *f, char verb,
 		if (a->k == FA_INT) {
 			char u[8];
 
-			pad(b, f, u, utf8_encode((uint32_t)a->i, u));
+			pad(b, f, u, rego_utf8_encode((uint32_t)a->i, u));
 			return;
 		}
 		bad_verb(b, verb, a);
@@ -460,7 +460,7 @@ fmt_one(struct sbuf *b, const struct fspec *f, char verb,
 			char u[8];
 
 			sbuf_putc(&t, '\'');
-			sbuf_put(&t, u, utf8_encode((uint32_t)a->i, u));
+			sbuf_put(&t, u, rego_utf8_encode((uint32_t)a->i, u));
 			sbuf_putc(&t, '\'');
 		} else if (a->k == FA_FLOAT)
 			bad_verb(&t, verb, a);
@@ -903,7 +903,7 @@ map_case(struct ev *ev, const char *fn, struct rv *const *args,
 		if (utf8_decode(s, n, &i, &cp) != 0)
 			sbuf_put(&b, s + st, i - st);
 		else
-			sbuf_put(&b, u, utf8_encode(f(cp), u));
+			sbuf_put(&b, u, rego_utf8_encode(f(cp), u));
 	}
 	return out_sbuf(ev, &b, out);
 }

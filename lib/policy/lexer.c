@@ -129,7 +129,7 @@ lex_string(struct lexer *lx, struct token *t)
 					cp = 0xfffd;
 			} else if (cp >= 0xd800 && cp < 0xe000)
 				cp = 0xfffd;
-			n += utf8_encode(cp, out + n);
+			n += rego_utf8_encode(cp, out + n);
 			break;
 		default:
 			lex_err(lx, t, "illegal escape sequence");

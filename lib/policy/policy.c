@@ -432,6 +432,16 @@ policy_watch_current(struct policy_watch *w)
 }
 
 int
+policy_watch_reload(struct policy_watch *w)
+{
+	if (w == NULL)
+		return SF_EINVAL;
+	w->last_ns = 0;
+	w->bad_sig = 0;
+	return policy_watch_refresh(w);
+}
+
+int
 policy_watch_refresh(struct policy_watch *w)
 {
 	struct policy	*np;

@@ -454,7 +454,7 @@ int	bi_arg_type(struct ev *ev, const char *fn, struct rv *const *args,
 
 /* Helpers shared by builtin families. */
 int	utf8_decode(const char *s, size_t n, size_t *i, uint32_t *cp);
-size_t	utf8_encode(uint32_t cp, char *out);
+size_t	rego_utf8_encode(uint32_t cp, char *out);
 size_t	utf8_len(const char *s, size_t n);
 bool	utf8_valid(const char *s, size_t n);
 /* Go-style regular expressions (RE2 syntax) compiled for PCRE2. */

@@ -79,6 +79,8 @@ int		 policy_watch_open(const char *dir, struct policy_watch **out,
 		    char **errmsg);
 struct policy	*policy_watch_current(struct policy_watch *w);
 int		 policy_watch_refresh(struct policy_watch *w);
+/* The same now, whatever the rate limit (SIGHUP). */
+int		 policy_watch_reload(struct policy_watch *w);
 void		 policy_watch_free(struct policy_watch *w);
 
 #endif /* STARFLY_POLICY_H */

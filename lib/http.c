@@ -85,6 +85,10 @@ http_args(int *argc, char **argv, const char **config, const char **listen,
 	*config = NULL;
 	*listen = NULL;
 	*workers = 1;
+	/* RFC 3875 §4.4: a CGI query without '=' may arrive as argv words,
+	 * so a program run by a web server as CGI takes no options. */
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		return;
 	for (i = 1, j = 1; i < *argc; i++) {
 		if ((strcmp(argv[i], "--config") == 0 ||
 		    strcmp(argv[i], "-c") == 0) && i + 1 < *argc)
@@ -756,9 +760,11 @@ supervise(int n)
 		for (i = 0; i < n && sup_signal == 0; i++) {
 			if (kids[i] != 0)
 				continue;
+			/* At most one restart a second per slot. */
 			if (born[i] != 0 && time(NULL) - born[i] < 1) {
 				sleep(1);
-				continue;
+				if (sup_signal != 0)
+					break;
 			}
 			born[i] = time(NULL);
 			if ((pid = fork()) == 0) {
@@ -815,6 +821,9 @@ http_serve(const struct http_server *srv)
 	(void)sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	/* A worker's reads and writes must not break off on SIGTERM: it
+	 * finishes the request in hand (the supervisor sets its own). */
+	sa.sa_flags = SA_RESTART;
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGHUP, &sa, NULL);

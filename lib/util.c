@@ -302,13 +302,18 @@ sf_write_file(const char *path, const void *buf, size_t len,
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
+	if (fsync(fd) == -1)
+		goto out;
+	if (close(fd) == -1) {
 		fd = -1;
+		(void)unlink(tmp);
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) == -1)
+	if (rename(tmp, path) == -1) {
+		(void)unlink(tmp);
 		goto out;
+	}
 	if ((dcopy = sf_strdup(path)) == NULL) {
 		rc = SF_ENOMEM;
 		goto out;

@@ -124,11 +124,13 @@ xbefore(void *arg)
 	}
 	/* Policy files: a stat walk at most once a second. */
 	now_ns = sf_mono_ns();
-	if (x->pw != NULL && (http_reload_requested ||
-	    now_ns - x->last_policy_check > 1000000000ull)) {
+	if (x->pw != NULL && http_reload_requested) {
+		http_reload_requested = 0;
+		(void)policy_watch_reload(x->pw);
+	} else if (x->pw != NULL &&
+	    now_ns - x->last_policy_check > 1000000000ull) {
 		x->last_policy_check = now_ns;
 		(void)policy_watch_refresh(x->pw);
-		http_reload_requested = 0;
 	}
 }
 
@@ -262,23 +264,6 @@ subject_json(const struct subject *s)
 	    "claims", s->claims ? s->claims : json_object());
 }
 
-/* Blast radius ranks: function < service < namespace < cluster =
- * workspace < trust_domain < fabric; -1 for an unknown value. */
-static int
-blast_rank(const char *b)
-{
-	static const struct { const char *n; int r; } ranks[] = {
-		{ "function", 0 }, { "service", 1 }, { "namespace", 2 },
-		{ "cluster", 3 }, { "workspace", 3 }, { "trust_domain", 4 },
-		{ "fabric", 5 },
-	};
-	size_t i;
-
-	for (i = 0; b != NULL && i < sizeof(ranks) / sizeof(ranks[0]); i++)
-		if (strcmp(ranks[i].n, b) == 0)
-			return ranks[i].r;
-	return -1;
-}
 
 /* Words of a space-separated scope present in both (new string). */
 static char *
@@ -412,8 +397,8 @@ apply_delegation(struct xctx *x, struct http_req *req,
 	/* blast_radius only narrows. */
 	pb = json_string_value(json_object_get(sc, "blast_radius"));
 	cb = json_string_value(json_object_get(claims, "blast_radius"));
-	if (pb != NULL && (cb == NULL || blast_rank(cb) < 0 ||
-	    blast_rank(cb) > blast_rank(pb)))
+	if (pb != NULL && (cb == NULL || verify_blast_rank(cb) < 0 ||
+	    verify_blast_rank(cb) > verify_blast_rank(pb)))
 		json_object_set_new(claims, "blast_radius", json_string(pb));
 	/* act: the new actor outermost, the subject's own chain inside. */
 	nact = json_pack("{s:s}", "sub", act->id);
@@ -835,7 +820,7 @@ post_agent(struct http_req *req, void *arg)
 		goto out;
 	}
 	br = json_string_value(json_object_get(body, "max_blast_radius"));
-	if (br != NULL && blast_rank(br) < 0) {
+	if (br != NULL && verify_blast_rank(br) < 0) {
 		rc = xerr(x, req, 400, "invalid_request", "max_blast_radius "
 		    "must be function, service, namespace, cluster, workspace, "
 		    "trust_domain or fabric");
@@ -965,6 +950,10 @@ main(int argc, char *argv[])
 		log_err("issuers: %s", err ? err : "cannot load");
 		free(err);
 	}
+	/* Revocations posted to the shared ring reach us without a store
+	 * read (signals.fcgi writes it after each synced commit). */
+	if (x.st != NULL)
+		(void)revoke_ring_open(x.prog.conf->store);
 	x.gen = x.st != NULL ? store_generation(x.st) : 0;
 	if (x.st != NULL && revoke_load(x.st, sf_now(), &x.rv) != SF_OK)
 		log_err("revocation index: cannot load");

@@ -87,7 +87,7 @@ says "STARFLY_SANDBOX=debug does the same" "$out" "exec /bin/true" "Operation no
 # RFC 3875 §4.4: a query without "=" may reach a CGI program as argv.
 out=$("$PROBE" jwks.fcgi --config "$C" read /etc/passwd --sandbox off 2>/dev/null)
 says "--sandbox off anywhere on the command line (control)" "$out" "read /etc/passwd" ok
-out=$(GATEWAY_INTERFACE=CGI/1.1 "$PROBE" jwks.fcgi --config "$C" read /etc/passwd --sandbox off 2>/dev/null)
+out=$(GATEWAY_INTERFACE=CGI/1.1 STARFLY_CONF="$C" "$PROBE" jwks.fcgi read /etc/passwd --sandbox off 2>/dev/null)
 says "a CGI process takes no --sandbox from its command line" "$out" "read /etc/passwd" "Permission denied"
 
 # --- the privilege drop ----------------------------------------------------

@@ -68,11 +68,19 @@ unit_start_in() {
 }
 
 unit_stop() {
+	# A production unit's seal segment lives in /dev/shm: remove it.
+	if [ -n "${UNIT_CONF:-}" ] && [ -f "$UNIT_CONF" ] &&
+	    grep -q '^mode[[:space:]]*production' "$UNIT_CONF"; then
+		_seg=$("$TOP/bin/starflyctl" --config "$UNIT_CONF" seal status 2>/dev/null |
+		    jq -r '.segment // empty' 2>/dev/null)
+		case "$_seg" in /dev/shm/starfly-seal-*) _rm_seg=$_seg ;; *) _rm_seg= ;; esac
+	fi
 	if [ -n "$UNIT_PID" ]; then
 		kill "$UNIT_PID" 2>/dev/null
 		wait "$UNIT_PID" 2>/dev/null
 		UNIT_PID=""
 	fi
+	[ -n "${_rm_seg:-}" ] && rm -f "$_rm_seg"
 	[ -n "${UNIT_VAR:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$UNIT_VAR"
 }
 trap 'unit_stop' EXIT

@@ -289,14 +289,9 @@ main(int argc, char *argv[])
 	(void)metrics_open(ctx.prog.conf, &ctx.metrics);
 	if (unit_id(ctx.prog.conf, ctx.unit_id) != SF_OK)
 		ctx.unit_id[0] = '\0';
-	srv.progname = ctx.prog.name;
-	srv.routes = routes;
-	srv.nroutes = sizeof(routes) / sizeof(routes[0]);
-	srv.arg = &ctx;
-	srv.body_limit = (size_t)ctx.prog.conf->body_limit;
-	srv.listen = ctx.prog.listen;
+	prog_server(&ctx.prog, &srv, routes, sizeof(routes) / sizeof(routes[0]),
+	    &ctx);
 	/* One process per stream, and spares that answer 503 at once. */
-	srv.workers = ctx.prog.workers;
 	if (srv.listen != NULL && srv.workers < ctx.prog.conf->sse_workers +
 	    SPARE_WORKERS)
 		srv.workers = (int)(ctx.prog.conf->sse_workers +

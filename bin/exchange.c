@@ -957,13 +957,8 @@ main(int argc, char *argv[])
 	x.gen = x.st != NULL ? store_generation(x.st) : 0;
 	if (x.st != NULL && revoke_load(x.st, sf_now(), &x.rv) != SF_OK)
 		log_err("revocation index: cannot load");
-	srv.progname = x.prog.name;
-	srv.routes = routes;
-	srv.nroutes = sizeof(routes) / sizeof(routes[0]);
-	srv.arg = &x;
-	srv.body_limit = (size_t)x.prog.conf->body_limit;
-	srv.listen = x.prog.listen;
-	srv.workers = x.prog.workers;
+	prog_server(&x.prog, &srv, routes, sizeof(routes) / sizeof(routes[0]),
+	    &x);
 	srv.before = xbefore;
 	srv.after = xafter;
 	rc = http_serve(&srv);

@@ -141,13 +141,8 @@ main(int argc, char *argv[])
 
 	if (prog_init(&ctx.prog, "jwks.fcgi", &argc, argv) != SF_OK)
 		return 1;
-	srv.progname = ctx.prog.name;
-	srv.routes = routes;
-	srv.nroutes = sizeof(routes) / sizeof(routes[0]);
-	srv.arg = &ctx;
-	srv.body_limit = (size_t)ctx.prog.conf->body_limit;
-	srv.listen = ctx.prog.listen;
-	srv.workers = ctx.prog.workers;
+	prog_server(&ctx.prog, &srv, routes, sizeof(routes) / sizeof(routes[0]),
+	    &ctx);
 	srv.before = jwks_before;
 	rc = http_serve(&srv);
 	keyring_free(ctx.kr);

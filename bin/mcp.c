@@ -390,13 +390,8 @@ main(int argc, char *argv[])
 		log_warn("audit trail unavailable");
 	/* Loaded before the workers fork: they share it copy-on-write. */
 	mbefore(&x);
-	srv.progname = x.prog.name;
-	srv.routes = routes;
-	srv.nroutes = sizeof(routes) / sizeof(routes[0]);
-	srv.arg = &x;
-	srv.body_limit = (size_t)x.prog.conf->body_limit;
-	srv.listen = x.prog.listen;
-	srv.workers = x.prog.workers;
+	prog_server(&x.prog, &srv, routes, sizeof(routes) / sizeof(routes[0]),
+	    &x);
 	srv.before = mbefore;
 	srv.after = metrics_after;
 	rc = http_serve(&srv);

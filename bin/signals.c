@@ -664,13 +664,8 @@ main(int argc, char *argv[])
 	if (audit_open(x.prog.conf, "signals", &x.audit) != SF_OK)
 		log_warn("audit trail unavailable");
 	sbefore(&x);
-	srv.progname = x.prog.name;
-	srv.routes = routes;
-	srv.nroutes = sizeof(routes) / sizeof(routes[0]);
-	srv.arg = &x;
-	srv.body_limit = (size_t)x.prog.conf->body_limit;
-	srv.listen = x.prog.listen;
-	srv.workers = x.prog.workers;
+	prog_server(&x.prog, &srv, routes, sizeof(routes) / sizeof(routes[0]),
+	    &x);
 	srv.before = sbefore;
 	srv.after = metrics_after;
 	rc = http_serve(&srv);

@@ -257,13 +257,8 @@ main(int argc, char *argv[])
 		    "reporting locked");
 	(void)metrics_open(ctx.prog.conf, &ctx.metrics);
 	(void)audit_open(ctx.prog.conf, ctx.prog.name, &ctx.audit);
-	srv.progname = ctx.prog.name;
-	srv.routes = routes;
-	srv.nroutes = sizeof(routes) / sizeof(routes[0]);
-	srv.arg = &ctx;
-	srv.body_limit = (size_t)ctx.prog.conf->body_limit;
-	srv.listen = ctx.prog.listen;
-	srv.workers = ctx.prog.workers;
+	prog_server(&ctx.prog, &srv, routes, sizeof(routes) / sizeof(routes[0]),
+	    &ctx);
 	srv.before = sys_before;
 	srv.after = metrics_after;
 	rc = http_serve(&srv);

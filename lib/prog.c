@@ -43,3 +43,16 @@ prog_fini(struct prog *p)
 	conf_free(p->conf);
 	p->conf = NULL;
 }
+
+void
+prog_server(const struct prog *p, struct http_server *srv,
+    const struct http_route *routes, size_t nroutes, void *arg)
+{
+	srv->progname = p->name;
+	srv->routes = routes;
+	srv->nroutes = nroutes;
+	srv->arg = arg;
+	srv->body_limit = (size_t)p->conf->body_limit;
+	srv->listen = p->listen;
+	srv->workers = p->workers;
+}

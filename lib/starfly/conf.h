@@ -112,5 +112,13 @@ struct prog {
 int		 prog_init(struct prog *p, const char *name, int *argc,
 		    char **argv);
 void		 prog_fini(struct prog *p);
+/*
+ * Fill what every program's server shares: name, route table, handler
+ * argument, body cap, --listen and --workers.  Hooks are the caller's.
+ */
+struct http_server;
+struct http_route;
+void		 prog_server(const struct prog *p, struct http_server *srv,
+		    const struct http_route *routes, size_t nroutes, void *arg);
 
 #endif /* STARFLY_CONF_H */

@@ -42,7 +42,13 @@ struct keyring {
 	struct stat	 st;		/* of keyring.json when loaded */
 	int64_t		 next_expiry;	/* earliest until, INT64_MAX none */
 	uint64_t	 seal_gen;	/* seal_generation() when loaded */
+	char		*json;		/* DIR/keyring.json */
+	uint64_t	 checked_ns;	/* last stat of json (monotonic) */
 };
+
+/* How often keyring_changed looks at the disk: rotations propagate
+ * within this, and the request path makes no syscall in between. */
+#define KEYRING_CHECK_NS	250000000ull
 
 /* A kid we put in a path: exactly a base64url SHA-256 thumbprint. */
 static bool
@@ -690,7 +696,9 @@ keyring_load(const char *dir, enum keyring_flags flags, struct keyring **out)
 		return SF_ENOMEM;
 	kr->next_expiry = INT64_MAX;
 	kr->seal_gen = seal_generation();
-	if ((kr->dir = sf_strdup(dir)) == NULL || jwks_new(&kr->pub) != SF_OK) {
+	kr->checked_ns = sf_mono_ns();
+	if ((kr->dir = sf_strdup(dir)) == NULL || jwks_new(&kr->pub) != SF_OK ||
+	    sf_asprintf(&kr->json, "%s/%s", dir, KEYRING_JSON) != SF_OK) {
 		rc = SF_ENOMEM;
 		goto out;
 	}
@@ -787,22 +795,25 @@ keyring_jwks(const struct keyring *kr, json_t **out)
 bool
 keyring_changed(const struct keyring *kr)
 {
+	struct keyring *w = (struct keyring *)kr;
 	struct stat st;
-	char *path = NULL;
-	bool changed;
+	uint64_t now;
 
 	if (kr == NULL)
 		return true;
-	if (sf_now() >= kr->next_expiry || seal_generation() != kr->seal_gen)
+	if (seal_generation() != kr->seal_gen)
 		return true;
-	if (sf_asprintf(&path, "%s/%s", kr->dir, KEYRING_JSON) != SF_OK)
+	/* One clock read per request; the disk at most every 250 ms. */
+	now = sf_mono_ns();
+	if (now - kr->checked_ns < KEYRING_CHECK_NS)
+		return false;
+	w->checked_ns = now;
+	if (sf_now() >= kr->next_expiry)
 		return true;
-	changed = stat(path, &st) == -1 || st.st_ino != kr->st.st_ino ||
+	return stat(kr->json, &st) == -1 || st.st_ino != kr->st.st_ino ||
 	    st.st_dev != kr->st.st_dev || st.st_size != kr->st.st_size ||
 	    st.st_mtim.tv_sec != kr->st.st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != kr->st.st_mtim.tv_nsec;
-	free(path);
-	return changed;
 }
 
 void
@@ -812,6 +823,7 @@ keyring_free(struct keyring *kr)
 		return;
 	jwks_free(kr->pub);
 	jwk_free(kr->signer);
+	free(kr->json);
 	free(kr->until);
 	free(kr->dir);
 	free(kr);

@@ -237,9 +237,11 @@ int		 keyring_list(const char *dir, json_t **out);
 /* The kid of the active key (new); SF_ENOTFOUND when there is none. */
 int		 keyring_active_kid(const char *dir, char **kid);
 /*
- * Whether to reload: keyring.json was replaced or changed (inode, size,
- * mtime), or a retired key's publication has ended since the load.  One
- * stat(2).
+ * Whether to reload: the seal state moved, keyring.json was replaced or
+ * changed (inode, size, mtime), or a retired key's publication has
+ * ended since the load.  The disk is looked at (one stat(2)) at most
+ * every 250 ms; in between it is a clock read, so a rotation reaches
+ * running programs within 250 ms.
  */
 bool		 keyring_changed(const struct keyring *kr);
 void		 keyring_free(struct keyring *kr);

@@ -923,10 +923,7 @@ main(int argc, char *argv[])
 	if (seal_open(x.prog.conf) != SF_OK)
 		log_warn("seal state unavailable: the unit is treated as sealed");
 	x.seal_gen = seal_generation();
-	if (metrics_open(x.prog.conf, &x.metrics) != SF_OK)
-		log_warn("metrics segment unavailable");
-	if (audit_open(x.prog.conf, "exchange", &x.audit) != SF_OK)
-		log_warn("audit trail unavailable");
+	prog_open_shared(&x.prog, "exchange", &x.pw, &x.metrics, &x.audit);
 	if ((rc = store_open(x.prog.conf->store, false, &x.st)) != SF_OK)
 		log_warn("store %s: %s (run starflyctl init)",
 		    x.prog.conf->store, sf_strerror(rc));
@@ -934,11 +931,6 @@ main(int argc, char *argv[])
 	    SF_OK && nonce_open(npath, &x.nonces) != SF_OK)
 		log_warn("nonce table %s unavailable", npath);
 	free(npath);
-	if (policy_watch_open(x.prog.conf->policy_dir, &x.pw, &err) != SF_OK) {
-		log_err("policy %s: %s", x.prog.conf->policy_dir,
-		    err ? err : "cannot load");
-		free(err);
-	}
 	if (clientreg_load(x.prog.conf, &x.clients, &err) != SF_OK) {
 		fprintf(stderr, "exchange.fcgi: %s\n", err ? err : "clients");
 		log_err("clients: %s", err ? err : "cannot load");

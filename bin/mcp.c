@@ -364,7 +364,6 @@ main(int argc, char *argv[])
 {
 	struct mctx x = { 0 };
 	struct http_server srv = { 0 };
-	char *err = NULL;
 	int rc;
 
 	if (prog_init(&x.prog, "mcp.fcgi", &argc, argv) != SF_OK)
@@ -378,16 +377,7 @@ main(int argc, char *argv[])
 		prog_fini(&x.prog);
 		return 1;
 	}
-	if (policy_watch_open(x.prog.conf->policy_dir, &x.pw, &err) !=
-	    SF_OK) {
-		log_err("policy %s: %s", x.prog.conf->policy_dir,
-		    err ? err : "cannot load");
-		free(err);
-	}
-	if (metrics_open(x.prog.conf, &x.m) != SF_OK)
-		log_warn("metrics unavailable");
-	if (audit_open(x.prog.conf, "mcp", &x.audit) != SF_OK)
-		log_warn("audit trail unavailable");
+	prog_open_shared(&x.prog, "mcp", &x.pw, &x.m, &x.audit);
 	/* Loaded before the workers fork: they share it copy-on-write. */
 	mbefore(&x);
 	prog_server(&x.prog, &srv, routes, sizeof(routes) / sizeof(routes[0]),

@@ -635,7 +635,6 @@ main(int argc, char *argv[])
 {
 	struct sctx x = { 0 };
 	struct http_server srv = { 0 };
-	char *err = NULL;
 	int rc;
 
 	if (prog_init(&x.prog, "signals.fcgi", &argc, argv) != SF_OK)
@@ -653,16 +652,7 @@ main(int argc, char *argv[])
 			    sf_strerror(rc));
 	}
 	load_transmitters(&x);
-	if (policy_watch_open(x.prog.conf->policy_dir, &x.pw, &err) !=
-	    SF_OK) {
-		log_err("policy %s: %s", x.prog.conf->policy_dir,
-		    err ? err : "cannot load");
-		free(err);
-	}
-	if (metrics_open(x.prog.conf, &x.m) != SF_OK)
-		log_warn("metrics unavailable");
-	if (audit_open(x.prog.conf, "signals", &x.audit) != SF_OK)
-		log_warn("audit trail unavailable");
+	prog_open_shared(&x.prog, "signals", &x.pw, &x.m, &x.audit);
 	sbefore(&x);
 	prog_server(&x.prog, &srv, routes, sizeof(routes) / sizeof(routes[0]),
 	    &x);

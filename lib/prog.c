@@ -56,3 +56,21 @@ prog_server(const struct prog *p, struct http_server *srv,
 	srv->listen = p->listen;
 	srv->workers = p->workers;
 }
+
+void
+prog_open_shared(const struct prog *p, const char *audit_name,
+    struct policy_watch **pw, struct metrics **m, struct audit **a)
+{
+	char *err = NULL;
+
+	if (pw != NULL && policy_watch_open(p->conf->policy_dir, pw, &err) !=
+	    SF_OK) {
+		log_err("policy %s: %s", p->conf->policy_dir,
+		    err ? err : "cannot load");
+		free(err);
+	}
+	if (metrics_open(p->conf, m) != SF_OK)
+		log_warn("metrics segment unavailable");
+	if (audit_open(p->conf, audit_name, a) != SF_OK)
+		log_warn("audit trail unavailable");
+}

@@ -116,6 +116,18 @@ void		 prog_fini(struct prog *p);
  * Fill what every program's server shares: name, route table, handler
  * argument, body cap, --listen and --workers.  Hooks are the caller's.
  */
+/*
+ * Open what a deciding program shares with the unit: the policy bundle
+ * watch (pw may be NULL when not wanted), the metrics segment and the
+ * audit trail under audit_name.  Each that fails is logged and left
+ * NULL; the program still serves (a NULL policy answers 500).
+ */
+struct policy_watch;
+struct metrics;
+struct audit;
+void		 prog_open_shared(const struct prog *p, const char *audit_name,
+		    struct policy_watch **pw, struct metrics **m,
+		    struct audit **a);
 struct http_server;
 struct http_route;
 void		 prog_server(const struct prog *p, struct http_server *srv,

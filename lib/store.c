@@ -66,8 +66,12 @@
  *   - gdbm_recover with GDBM_RCVR_FORCE rebuilds the database from its
  *     buckets into a new file, known to GDBM as PATH.repair;
  *   - the undo record puts the interrupted key back as it was;
- *   - PATH.repair is synced and renamed over PATH, and the directory
- *     synced.
+ *   - PATH.repair is synced, its device and inode recorded in PATH.gen,
+ *     then it is renamed over PATH, and the directory synced.
+ * A repair killed after that rename but before it cleared its flags
+ * leaves the rebuilt file in place: the next repair recognises it by its
+ * inode and only finishes (the saved header describes the old file, and
+ * writing it over the rebuilt one would lose every bucket).
  * A "repairing" flag in PATH.gen makes a repair that is itself killed
  * run again; the next repair also removes the PATH.repair* leftovers.
  * Why this keeps every acknowledged write: the records of other keys are
@@ -686,6 +690,49 @@ out:
 		close(fd);
 }
 
+/* Has a previous repair already renamed its rebuilt file over PATH? */
+static bool
+rebuilt_in_place(struct store *st)
+{
+	uint64_t ino = atomic_load_explicit(&st->m->rebuilt_ino,
+	    memory_order_acquire);
+	struct stat sb;
+
+	return ino != 0 && stat(st->path, &sb) == 0 &&
+	    (uint64_t)sb.st_ino == ino && (uint64_t)sb.st_dev ==
+	    atomic_load_explicit(&st->m->rebuilt_dev, memory_order_relaxed);
+}
+
+/* Record PATH.repair's identity before it is renamed over PATH. */
+static int
+rebuilt_record(struct store *st)
+{
+	struct stat sb;
+
+	if (stat(st->rpath, &sb) == -1) {
+		log_err("store: %s: %s", st->rpath, strerror(errno));
+		return SF_ESYS;
+	}
+	atomic_store_explicit(&st->m->rebuilt_dev, (uint64_t)sb.st_dev,
+	    memory_order_relaxed);
+	atomic_store_explicit(&st->m->rebuilt_ino, (uint64_t)sb.st_ino,
+	    memory_order_release);
+	return SF_OK;
+}
+
+/* A repair is complete: clear its flags and tell every cache. */
+static void
+repair_done(struct store *st)
+{
+	st->stats.recoveries++;
+	atomic_store_explicit(&st->m->image_len, 0, memory_order_relaxed);
+	marker_set_verified(st);
+	atomic_store_explicit(&st->m->inflight, 0, memory_order_release);
+	atomic_store_explicit(&st->m->rebuilt_ino, 0, memory_order_release);
+	atomic_store_explicit(&st->m->repairing, 0, memory_order_release);
+	atomic_fetch_add_explicit(&st->m->generation, 1, memory_order_release);
+}
+
 static int
 store_repair(struct store *st, const char *why)
 {
@@ -703,6 +750,15 @@ store_repair(struct store *st, const char *why)
 	    why, (unsigned int)atomic_load(&st->m->writer_pid));
 	/* Whatever happens from here on, an unfinished repair is redone. */
 	atomic_store_explicit(&st->m->repairing, 1, memory_order_release);
+	if (rebuilt_in_place(st)) {
+		log_warn("store: %s: the interrupted repair had put its "
+		    "rebuilt file in place; finishing it", st->path);
+		if ((rc = fsync_dir(st->path)) != SF_OK)
+			return rc;
+		repair_done(st);
+		return SF_OK;
+	}
+	atomic_store_explicit(&st->m->rebuilt_ino, 0, memory_order_release);
 	remove_strays(st);
 	/*
 	 * After a crash in the same boot, the header as it was before the
@@ -736,6 +792,8 @@ store_repair(struct store *st, const char *why)
 	rc = gdbm_sync(dbf) == 0 ? SF_OK : SF_ESTORE;
 	gdbm_close(dbf);
 	dbf = NULL;
+	if (rc == SF_OK)
+		rc = rebuilt_record(st);
 	if (rc == SF_OK && rename(st->rpath, st->path) == -1) {
 		log_err("store: rename %s to %s: %s", st->rpath, st->path,
 		    strerror(errno));
@@ -745,17 +803,12 @@ store_repair(struct store *st, const char *why)
 		rc = fsync_dir(st->path);
 	if (rc != SF_OK)
 		goto fail;
-	st->stats.recoveries++;
 	log_msg(rcvr.failed_keys || rcvr.failed_buckets ? SF_LOG_ERR :
 	    SF_LOG_WARN, "store: %s: rebuilt: %zu keys in %zu buckets "
 	    "recovered, %zu keys and %zu buckets lost, %zu duplicates "
 	    "dropped", st->path, rcvr.recovered_keys, rcvr.recovered_buckets,
 	    rcvr.failed_keys, rcvr.failed_buckets, rcvr.duplicate_keys);
-	atomic_store_explicit(&st->m->image_len, 0, memory_order_relaxed);
-	marker_set_verified(st);
-	atomic_store_explicit(&st->m->inflight, 0, memory_order_release);
-	atomic_store_explicit(&st->m->repairing, 0, memory_order_release);
-	atomic_fetch_add_explicit(&st->m->generation, 1, memory_order_release);
+	repair_done(st);
 	return SF_OK;
 fail:
 	if (dbf != NULL)

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define STORE_MARKER_MAGIC	UINT64_C(0x53464c5947454e31)	/* SFLYGEN1 */
-#define STORE_MARKER_VERSION	1
+#define STORE_MARKER_VERSION	2
 #define STORE_BLOCK		4096	/* GDBM block size of new databases */
 #define STORE_LOCK_GATE		0
 #define STORE_LOCK_MAIN		1
@@ -50,6 +50,9 @@ struct store_marker {
 	unsigned char		boot_id[16];	/* boot of the last verified state */
 	_Atomic uint32_t	image_len;	/* valid bytes of image, 0 = none */
 	_Atomic uint32_t	repairing;	/* a repair is under way */
+	/* The rebuilt file a repair is about to rename over PATH (0: none). */
+	_Atomic uint64_t	rebuilt_dev;
+	_Atomic uint64_t	rebuilt_ino;
 	/* The database's header block as it was before the in-flight update. */
 	unsigned char		image[STORE_BLOCK];
 };

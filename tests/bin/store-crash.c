@@ -8,8 +8,9 @@
  * With N and MODE the writer kills itself at its N-th write(2) to the
  * database files (store_killpoint.h; MODE 0 before the write, 1 after
  * half of it, 2 after it): in an update, or on odd runs possibly in the
- * repair store_open makes; without them the script kills it from outside
- * at a random moment.
+ * repair store_open makes, which MODE 3 cuts right after its rename
+ * (even runs take MODE 3 as 0); without them the script kills it from
+ * outside at a random moment.
  *
  * The writer appends to LOG, each line with one write(2) on an O_APPEND
  * descriptor (so a kill never leaves half a line):
@@ -93,8 +94,13 @@ do_write(const char *db, const char *log, long long run, long long killat,
 	if (logfd == -1)
 		return 2;
 	logline("S %lld\n", run);
-	/* Odd runs may be cut inside the repair store_open makes. */
-	if (killat > 0 && run % 2 == 1)
+	/*
+	 * Odd runs may be cut inside the repair store_open makes; MODE 3
+	 * cuts it right after it renames the rebuilt file into place.
+	 */
+	if (killat > 0 && run % 2 == 1 && mode == 3)
+		killpoint_arm_rename(db);
+	else if (killat > 0 && run % 2 == 1)
 		killpoint_arm(db, (long)killat, mode);
 	if ((rc = store_open(db, true, &st)) != SF_OK) {
 		logline("E %d\n", rc);
@@ -103,7 +109,7 @@ do_write(const char *db, const char *log, long long run, long long killat,
 	store_get_stats(st, &s);
 	logline("R %llu\n", (unsigned long long)s.recoveries);
 	if (killat > 0 && run % 2 == 0)
-		killpoint_arm(db, (long)killat, mode);
+		killpoint_arm(db, (long)killat, mode % (KP_AFTER + 1));
 	for (i = 0; i < MAX_OPS; i++) {
 		switch (i % 10) {
 		case 7:
@@ -301,7 +307,7 @@ main(int argc, char *argv[])
 	if ((argc == 5 || argc == 7) && strcmp(argv[1], "write") == 0 &&
 	    sf_strtonum(argv[4], 0, 1000000, &run) == SF_OK &&
 	    (argc == 5 || (sf_strtonum(argv[5], 1, 100000000, &killat) ==
-	    SF_OK && sf_strtonum(argv[6], KP_BEFORE, KP_AFTER, &mode) ==
+	    SF_OK && sf_strtonum(argv[6], KP_BEFORE, KP_AFTER + 1, &mode) ==
 	    SF_OK)))
 		return do_write(argv[2], argv[3], run, killat, (int)mode);
 	if (argc == 5 && strcmp(argv[1], "check") == 0)

@@ -12,11 +12,15 @@
  *	KP_TORN		after writing only its first half (a torn write),
  *	KP_AFTER	after the whole write.
  * killpoint_seen() counts those writes (armed or counting with n < 0).
+ * killpoint_arm_rename(path) instead kills the process right after a
+ * rename(2) onto exactly path has succeeded (a repair cut after it put
+ * its rebuilt file in place, before it cleared its flags).
  * Include it in exactly one file of a test program.
  */
 #ifndef STORE_KILLPOINT_H
 #define STORE_KILLPOINT_H
 
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +35,7 @@ static long	 kp_left;	/* writes until the kill; < 0: only count */
 static long	 kp_seen;
 static int	 kp_mode;
 static int	 kp_armed;
+static char	 kp_rename_to[PATH_MAX];
 
 static void
 killpoint_arm(const char *prefix, long n, int mode)
@@ -40,6 +45,14 @@ killpoint_arm(const char *prefix, long n, int mode)
 	kp_mode = mode;
 	kp_seen = 0;
 	kp_armed = 1;
+}
+
+static void killpoint_arm_rename(const char *) __attribute__((unused));
+
+static void
+killpoint_arm_rename(const char *to)
+{
+	snprintf(kp_rename_to, sizeof(kp_rename_to), "%s", to);
 }
 
 static long killpoint_seen(void) __attribute__((unused));
@@ -77,6 +90,16 @@ write(int fd, const void *buf, size_t len)
 		}
 	}
 	return (ssize_t)syscall(SYS_write, fd, buf, len);
+}
+
+int
+rename(const char *from, const char *to)
+{
+	int r = renameat(AT_FDCWD, from, AT_FDCWD, to);
+
+	if (r == 0 && kp_rename_to[0] != '\0' && strcmp(to, kp_rename_to) == 0)
+		raise(SIGKILL);
+	return r;
 }
 
 #endif /* STORE_KILLPOINT_H */

@@ -7,7 +7,8 @@
 #    waits for fsync and more kills land inside a GDBM update;
 #  - store-crash-points: the writer kills itself at a random write(2) to
 #    the database files (before it, half-way through it, or after it),
-#    so every kill lands inside an update or a repair.
+#    so every kill lands inside an update or a repair; or, on odd runs,
+#    right after a repair renamed its rebuilt file into place.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 tool=tests/bin/store-crash
@@ -35,7 +36,7 @@ for what in disk:"${TMPDIR:-/tmp}" tmpfs:/dev/shm points:"${TMPDIR:-/tmp}"; do
 	while [ "$i" -le "$KILLS" ]; do
 		if [ "$name" = store-crash-points ]; then
 			"$tool" write "$dir/c.db" "$dir/log" "$i" \
-			    $((1 + $(rnd 2000))) "$(rnd 3)" 2>>"$dir/stderr"
+			    $((1 + $(rnd 2000))) "$(rnd 4)" 2>>"$dir/stderr"
 		else
 			"$tool" write "$dir/c.db" "$dir/log" "$i" \
 			    2>>"$dir/stderr" &

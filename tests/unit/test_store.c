@@ -726,6 +726,60 @@ test_recover_torn_header(void)
 	store_close(st);
 }
 
+static int	check_all(struct store *, int);
+
+/*
+ * A repair killed right after it renamed the rebuilt file over PATH,
+ * before it cleared its flags: the next process must not treat the
+ * rebuilt file as the damaged one (the saved header image describes the
+ * old file's layout, not the new one's).
+ */
+static void
+test_repair_cut_after_rename(void)
+{
+	struct store *st = fresh(), *st2 = NULL;
+	struct store_marker *m;
+	struct store_stats s;
+	unsigned char junk[64];
+	char *v = NULL;
+	size_t len;
+	int fd, status;
+	pid_t pid;
+
+	T(st != NULL);
+	/*
+	 * Enough keys that GDBM outgrows its first directory block and moves
+	 * the directory: a rebuild then lays the file out differently.
+	 */
+	T_OK(fill(st, 80000));
+	T_OK(store_put(st, "tool", "cut", "x", 1, STORE_REPLACE));
+	store_close(st);
+	T((m = map_marker()) != NULL);
+	T((fd = open(db, O_RDWR)) != -1);
+	T(pread(fd, m->image, STORE_BLOCK, 0) == STORE_BLOCK);
+	atomic_store(&m->image_len, STORE_BLOCK);
+	atomic_store(&m->inflight, 1);
+	memset(junk, 0xa5, sizeof(junk));
+	T(pwrite(fd, junk, sizeof(junk), 8) == (ssize_t)sizeof(junk));
+	close(fd);
+	if ((pid = fork()) == 0) {
+		killpoint_arm_rename(db);
+		_exit(store_open(db, false, &st2) == SF_OK ? 0 : 2);
+	}
+	T(waitpid(pid, &status, 0) == pid);
+	T(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	T_OK(store_open(db, false, &st2));
+	T_OK(check_all(st2, 80000));
+	T(store_get(st2, "tool", "cut", &v, &len) == SF_ENOTFOUND);
+	T(atomic_load(&m->inflight) == 0 && atomic_load(&m->repairing) == 0);
+	T_OK(store_put(st2, "tool", "after", "1", 1, STORE_REPLACE));
+	T_OK(check_all(st2, 80000));
+	store_get_stats(st2, &s);
+	T(s.recoveries <= 1);
+	munmap(m, sizeof(*m));
+	store_close(st2);
+}
+
 /* Without an image a torn header cannot be repaired: a clear error. */
 static void
 test_unrepairable_header(void)
@@ -1160,6 +1214,7 @@ main(void)
 	RUN(test_fork_inherited_handle);
 	RUN(test_recover_need_recovery);
 	RUN(test_recover_torn_header);
+	RUN(test_repair_cut_after_rename);
 	RUN(test_unrepairable_header);
 	RUN(test_marker_lost_and_reboot);
 	RUN(test_truncated_database);

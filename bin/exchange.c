@@ -10,6 +10,7 @@
  * moves; the only shared state it writes is the nonce table (shared
  * memory).  Privileges: the private signing key, policies, the store.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,6 +431,57 @@ policy_error_code(const json_t *claims)
 	return "invalid_request";
 }
 
+/*
+ * The 200 of RFC 8693 §2.2.1, written directly: the token is base64url
+ * and dots, the other members are fixed but scope, which is JSON-encoded.
+ * A dump of a json_t would escape-check each byte of the token.
+ */
+static int
+token_response(struct http_req *req, const char *jwt, int64_t expires_in,
+    const char *scope)
+{
+	static const char head[] = "{\"access_token\":\"";
+	static const char mid[] = "\",\"issued_token_type\":\"" TT_JWT
+	    "\",\"token_type\":\"Bearer\",\"expires_in\":";
+	char *sc = NULL, *buf = NULL, num[24];
+	size_t jl = strlen(jwt), nl, sl = 0, len;
+	json_t *j;
+	int rc;
+
+	if (scope != NULL) {
+		if ((j = json_string(scope)) == NULL ||
+		    (sc = json_dump_compact(j)) == NULL) {
+			json_decref(j);
+			return http_json(req, 500, NULL);
+		}
+		json_decref(j);
+		sl = strlen(sc);
+	}
+	nl = (size_t)snprintf(num, sizeof(num), "%" PRId64, expires_in);
+	len = sizeof(head) - 1 + jl + sizeof(mid) - 1 + nl +
+	    (sc != NULL ? sizeof(",\"scope\":") - 1 + sl : 0) + 2;
+	if ((buf = malloc(len + 1)) == NULL) {
+		free(sc);
+		return http_json(req, 500, NULL);
+	}
+	len = 0;
+#define PUT(p, n) do { memcpy(buf + len, (p), (n)); len += (n); } while (0)
+	PUT(head, sizeof(head) - 1);
+	PUT(jwt, jl);
+	PUT(mid, sizeof(mid) - 1);
+	PUT(num, nl);
+	if (sc != NULL) {
+		PUT(",\"scope\":", sizeof(",\"scope\":") - 1);
+		PUT(sc, sl);
+	}
+	PUT("}\n", 2);
+#undef PUT
+	rc = http_raw(req, 200, "application/json", buf, len);
+	sf_freezero(buf, len + 1);
+	free(sc);
+	return rc;
+}
+
 static int
 post_token(struct http_req *req, void *arg)
 {
@@ -439,7 +491,7 @@ post_token(struct http_req *req, void *arg)
 	struct policy_decision dec = { 0 };
 	const struct jwk *signer;
 	json_t *body = NULL, *auds = NULL, *input = NULL, *claims = NULL;
-	json_t *es, *pol, *v, *resp = NULL;
+	json_t *es, *pol, *v;
 	const char *gt, *stt, *st, *rtt, *att, *at, *scope, *client;
 	char *why = NULL, *granted = NULL, *jwt = NULL, jti[37];
 	int64_t now = sf_now(), ttl, exp;
@@ -731,14 +783,9 @@ post_token(struct http_req *req, void *arg)
 		xerr(x, req, 500, "server_error", "signing failed");
 		goto out;
 	}
-	resp = json_pack("{s:s, s:s, s:s, s:I}", "access_token", jwt,
-	    "issued_token_type", TT_JWT, "token_type", "Bearer",
-	    "expires_in", (json_int_t)(exp - now));
-	if (resp != NULL && granted != NULL)
-		json_object_set_new(resp, "scope", json_string(granted));
 	(void)http_add_header(req, "Cache-Control", "no-store");
 	(void)http_add_header(req, "Pragma", "no-cache");
-	rc = http_json(req, 200, resp);
+	rc = token_response(req, jwt, exp - now, granted);
 out:
 	if (http_status(req) != 0)
 		(void)audit_record(x->audit, http_request_id(req), "exchange",

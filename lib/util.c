@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,22 +203,57 @@ sf_random(void *buf, size_t n)
 	return SF_OK;
 }
 
+/*
+ * Identifiers come from OpenSSL's DRBG in blocks of UUID_POOL bytes, one
+ * RAND_bytes per 32 identifiers instead of one each.  The pool is per
+ * thread, and a forked child drops what it inherited so that parent and
+ * child never hand out the same bytes.
+ */
+#define UUID_POOL	512
+static _Thread_local unsigned char uuid_pool[UUID_POOL];
+static _Thread_local size_t uuid_off = UUID_POOL;
+static pthread_once_t uuid_once = PTHREAD_ONCE_INIT;
+
+static void
+uuid_forked(void)
+{
+	OPENSSL_cleanse(uuid_pool, sizeof(uuid_pool));
+	uuid_off = UUID_POOL;
+}
+
+static void
+uuid_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, uuid_forked);
+}
+
 int
 sf_uuid4(char out[37])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
+	size_t i, j;
 	int rc;
 
 	out[0] = '\0';
-	if ((rc = sf_random(b, sizeof(b))) != SF_OK)
-		return rc;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	(void)pthread_once(&uuid_once, uuid_init);
+	if (uuid_off + sizeof(b) > UUID_POOL) {
+		if ((rc = sf_random(uuid_pool, UUID_POOL)) != SF_OK)
+			return rc;
+		uuid_off = 0;
+	}
+	memcpy(b, uuid_pool + uuid_off, sizeof(b));
+	OPENSSL_cleanse(uuid_pool + uuid_off, sizeof(b));
+	uuid_off += sizeof(b);
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);	/* RFC 9562 §5.4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-	    b[10], b[11], b[12], b[13], b[14], b[15]);
+	for (i = j = 0; i < sizeof(b); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[j++] = '-';
+		out[j++] = hex[b[i] >> 4];
+		out[j++] = hex[b[i] & 0x0f];
+	}
+	out[j] = '\0';
 	return SF_OK;
 }
 

@@ -7,7 +7,7 @@ PKGS="gcc make pkg-config libfcgi-dev libfcgi-bin libssl-dev libgdbm-dev
 libjansson-dev libcurl4-openssl-dev libseccomp-dev clang libclang-rt-14-dev
 lighttpd spawn-fcgi curl jq wrk lua5.1 valgrind busybox-static
 prometheus chromium apache2 libapache2-mod-fcgid nginx-light caddy
-libpcre2-dev"
+libpcre2-dev libjemalloc-dev"
 missing=""
 for p in $PKGS; do
 	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)

@@ -7,7 +7,9 @@
 #
 # For each: loaded req/s (wrk -t2 -c16), unloaded p50/p90/p99 (one
 # connection), CPU per request (utime+stime of lighttpd and the workers),
-# and exchange/floor.  Then USS and RSS of the exchange workers.
+# in BENCH_ROUNDS (default 3) interleaved rounds of exchange and floor,
+# and exchange/floor of the medians.  Then USS and RSS of the exchange
+# workers.
 # BENCH_SECONDS (default 10) per loaded run; BENCH_MILLION=1 adds a run of
 # at least a million requests sampling USS to show it stays flat.
 . "$(dirname "$0")/../lib.sh"
@@ -35,9 +37,10 @@ unit_pids() {	# lighttpd and every program of the unit under test
 }
 floor_pids_of() { pgrep -f "exchange-floor --keys $UNIT_VAR/keys $1" ; pgrep -f "lighttpd -D -f $UNIT_VAR/"; }
 
-# run_mix NAME PATH BODYFILE PIDS...: print one table row.
+# run_mix TAG NAME PATH BODYFILE PIDS...: print one table row and add
+# "TAG req/s cpu_us p99_1c" to $work/rounds.
 run_mix() {
-	_name=$1; _path=$2; _body=$3; shift 3
+	_tag=$1; _name=$2; _path=$3; _body=$4; shift 4
 	BODY_FILE=$_body wrk -t1 -c1 -d1s -s tests/bench/exchange.lua "$UNIT_URL$_path" > /dev/null 2>&1
 	_c0=$(cpu_ticks "$@")
 	BODY_FILE=$_body wrk -t2 -c16 -d"${secs}s" --latency -s tests/bench/exchange.lua \
@@ -55,7 +58,7 @@ run_mix() {
 	    "$(_p "$work/unloaded.txt" 50%)" "$(_p "$work/unloaded.txt" 90%)" \
 	    "$(_p "$work/unloaded.txt" 99%)" "$(_p "$work/loaded.txt" 99%)" \
 	    "$_cpu" "${_bad:-0}"
-	eval "RPS_$(echo "$_name" | tr -c 'a-zA-Z0-9\n' '_')=$_rps"
+	echo "$_tag $_rps $_cpu $(_p "$work/unloaded.txt" 99%)" >> "$work/rounds"
 }
 header() {
 	printf '%-22s %10s %9s %9s %9s %9s %10s %6s\n' mix req/s p50/1c p90/1c \
@@ -75,6 +78,24 @@ floor_routes() {
 	done
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+# med TAG COLUMN: the median of that column over the rounds of TAG.
+med() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/rounds" | sort -g |
+    awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# versus MIX PATH FLOOR_PATH BODY "PIDS" "FLOOR_PIDS": BENCH_ROUNDS
+# (default 3) rounds of exchange then floor, interleaved so that a busy
+# machine weighs on both alike; the ratio is of the medians.
+versus() {
+	: > "$work/rounds"
+	for _r in $(seq "${BENCH_ROUNDS:-3}"); do
+		run_mix x "$1 ($_r)" "$2" "$4" $5
+		run_mix f "floor $1 ($_r)" "$3" "$4" $6
+	done
+	printf '%-22s %10s %9s %9s %9s %9s %10s\n' "$1 (median)" "$(med x 2)" "" "" \
+	    "$(med x 4)" "" "$(med x 3)"
+	printf '%-22s %10s %9s %9s %9s %9s %10s\n' "floor $1 (median)" "$(med f 2)" "" "" \
+	    "$(med f 4)" "" "$(med f 3)"
+	echo "$1 $(ratio "$(med x 2)" "$(med f 2)") $(ratio "$(med f 3)" "$(med x 3)")" >> "$work/ratios"
+}
 
 mkdir -p "$work/keys" "$work/etc/issuers.d"
 (cd tests/node && node mint.mjs keys "$work/keys") || exit 1
@@ -98,14 +119,15 @@ jq -n --arg t "$stub" '{grant_type: "urn:ietf:params:oauth:grant-type:token-exch
     subject_token: $t, subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
     audience: "https://api.example.com", scope: "read"}' > "$work/dev.json"
 
-echo "exchange.fcgi x$workers and floor x$workers behind one lighttpd; wrk loaded -t2 -c16 -d${secs}s, unloaded -c1 -d5s; latencies in wrk's units"
+echo "exchange.fcgi x$workers and floor x$workers behind one lighttpd; wrk loaded -t2 -c16 -d${secs}s, unloaded -c1 -d5s; ${BENCH_ROUNDS:-3} interleaved rounds; latencies in wrk's units"
 header
+: > "$work/ratios"
 # Phase 1: the dev unit (stub credentials, permissive policy).
 pre=$(mktemp -d /tmp/starfly-test.XXXXXX)
 STARFLY_LIGHTTPD_EXTRA=$(floor_routes "$pre") unit_start_in "$pre" || exit 1
 start_floor dev --no-verify
-run_mix "dev stub" /v1/exchange/token "$work/dev.json" $(unit_pids)
-run_mix "floor (sign only)" /bench/floor-dev "$work/dev.json" $(floor_pids_of --no-verify)
+versus "dev stub" /v1/exchange/token /bench/floor-dev "$work/dev.json" \
+    "$(unit_pids)" "$(floor_pids_of --no-verify)"
 kill $floor_pids 2>/dev/null; floor_pids=""
 unit_stop
 # Phase 2: production (real signatures, the shipped policy).
@@ -114,13 +136,13 @@ STARFLY_MODE=production STARFLY_ETC=$work/etc STARFLY_LIGHTTPD_EXTRA=$(floor_rou
     unit_start_in "$pre" || exit 1
 start_floor es --jwks "$work/keys/es256.jwks"
 start_floor rs --jwks "$work/keys/rs256.jwks"
-run_mix "prod ES256" /v1/exchange/token "$work/es.json" $(unit_pids)
-run_mix "floor ES256" /bench/floor-es "$work/es.json" $(floor_pids_of "--jwks $work/keys/es256.jwks")
-run_mix "prod RS256" /v1/exchange/token "$work/rs.json" $(unit_pids)
-run_mix "floor RS256" /bench/floor-rs "$work/rs.json" $(floor_pids_of "--jwks $work/keys/rs256.jwks")
+versus "prod ES256" /v1/exchange/token /bench/floor-es "$work/es.json" \
+    "$(unit_pids)" "$(floor_pids_of "--jwks $work/keys/es256.jwks")"
+versus "prod RS256" /v1/exchange/token /bench/floor-rs "$work/rs.json" \
+    "$(unit_pids)" "$(floor_pids_of "--jwks $work/keys/rs256.jwks")"
 echo
-echo "ratio exchange/floor: dev $(ratio "$RPS_dev_stub" "$RPS_floor__sign_only_")," \
-    "ES256 $(ratio "$RPS_prod_ES256" "$RPS_floor_ES256"), RS256 $(ratio "$RPS_prod_RS256" "$RPS_floor_RS256")"
+echo "exchange/floor (median req/s; in brackets floor/exchange CPU per request):"
+awk '{printf "  %s %s: %s (%s)\n", $1, $2, $3, $4}' "$work/ratios"
 for p in $(pgrep -f "exchange.fcgi --config $UNIT_VAR/"); do
 	awk -v p="$p" '/^Rss:/ {r=$2} /^Private_(Clean|Dirty):/ {u+=$2}
 	    END {printf "exchange.fcgi pid %s: USS %d KiB, RSS %d KiB\n", p, u, r}' "/proc/$p/smaps_rollup"

@@ -1,4 +1,8 @@
-/* fuzz_json.c - json_parse_strict, then validate_fields on the result. */
+/*
+ * fuzz_json.c - json_parse_strict, then json_dump_compact (which must
+ * write exactly what jansson's json_dumps writes, and what parses back
+ * to an equal value), then validate_fields on the result.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +33,19 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		free(why);
 		return 0;
 	}
-	if ((dump = json_dump_compact(v)) != NULL)
+	if ((dump = json_dump_compact(v)) != NULL) {
+		char *ref = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_t *back = NULL;
+
+		if (ref != NULL && strcmp(dump, ref) != 0)
+			abort();
+		if (json_parse_strict(dump, strlen(dump), &back, NULL) !=
+		    SF_OK || !json_equal(v, back))
+			abort();
+		json_decref(back);
+		free(ref);
 		free(dump);
+	}
 	if (validate_fields(v, specs, true, &why) != SF_OK && why == NULL)
 		abort();
 	free(why);

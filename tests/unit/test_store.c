@@ -680,6 +680,27 @@ test_recover_need_recovery(void)
 }
 
 /*
+ * The state a writer killed while writing the header block leaves: the
+ * header image in PATH.gen, inflight = 1, the file's header torn.
+ */
+static int
+tear_header(struct store_marker *m)
+{
+	unsigned char junk[64];
+	int fd, ok;
+
+	if ((fd = open(db, O_RDWR)) == -1)
+		return 0;
+	ok = pread(fd, m->image, STORE_BLOCK, 0) == STORE_BLOCK;
+	atomic_store(&m->image_len, STORE_BLOCK);
+	atomic_store(&m->inflight, 1);
+	memset(junk, 0xa5, sizeof(junk));
+	ok = ok && pwrite(fd, junk, sizeof(junk), 8) == (ssize_t)sizeof(junk);
+	close(fd);
+	return ok;
+}
+
+/*
  * A writer killed while writing the header block: PATH.gen holds the
  * header image and inflight = 1, the file's header is torn.  Produce
  * that state by hand, then any process must repair it.
@@ -690,24 +711,16 @@ test_recover_torn_header(void)
 	struct store *st = fresh(), *st2 = NULL;
 	struct store_marker *m;
 	struct store_stats s;
-	unsigned char junk[64];
 	char *v = NULL;
 	size_t len;
 	uint64_t g;
-	int fd;
 
 	T(st != NULL);
 	T_OK(fill(st, 400));
 	/* The last update (its undo record says "absent") is the one cut. */
 	T_OK(store_put(st, "tool", "cut", "x", 1, STORE_REPLACE));
 	T((m = map_marker()) != NULL);
-	T((fd = open(db, O_RDWR)) != -1);
-	T(pread(fd, m->image, STORE_BLOCK, 0) == STORE_BLOCK);
-	atomic_store(&m->image_len, STORE_BLOCK);
-	atomic_store(&m->inflight, 1);
-	memset(junk, 0xa5, sizeof(junk));
-	T(pwrite(fd, junk, sizeof(junk), 8) == (ssize_t)sizeof(junk));
-	close(fd);
+	T(tear_header(m));
 	g = store_generation(st);
 	/* A reader in another handle finds it and repairs. */
 	T_OK(store_open(db, false, &st2));
@@ -740,10 +753,9 @@ test_repair_cut_after_rename(void)
 	struct store *st = fresh(), *st2 = NULL;
 	struct store_marker *m;
 	struct store_stats s;
-	unsigned char junk[64];
 	char *v = NULL;
 	size_t len;
-	int fd, status;
+	int status;
 	pid_t pid;
 
 	T(st != NULL);
@@ -755,13 +767,7 @@ test_repair_cut_after_rename(void)
 	T_OK(store_put(st, "tool", "cut", "x", 1, STORE_REPLACE));
 	store_close(st);
 	T((m = map_marker()) != NULL);
-	T((fd = open(db, O_RDWR)) != -1);
-	T(pread(fd, m->image, STORE_BLOCK, 0) == STORE_BLOCK);
-	atomic_store(&m->image_len, STORE_BLOCK);
-	atomic_store(&m->inflight, 1);
-	memset(junk, 0xa5, sizeof(junk));
-	T(pwrite(fd, junk, sizeof(junk), 8) == (ssize_t)sizeof(junk));
-	close(fd);
+	T(tear_header(m));
 	if ((pid = fork()) == 0) {
 		killpoint_arm_rename(db);
 		_exit(store_open(db, false, &st2) == SF_OK ? 0 : 2);

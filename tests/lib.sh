@@ -101,11 +101,18 @@ header() {
 	    tolower(substr($0,1,length(n)+1))==tolower(n)":" {sub(/^[^:]*: */,""); print; exit}'
 }
 
+# jtrue JSON FILTER [jq args...]: true when JSON is non-empty and FILTER
+# evaluates to exactly true (jq -e alone passes on empty input).
+jtrue() {
+	_jj=$1; _jf=$2; shift 2
+	[ -n "$_jj" ] && [ "$(printf '%s' "$_jj" | jq "$@" "$_jf" 2>/dev/null)" = true ]
+}
+
 # jcheck NAME JSON FILTER [jq args...]: PASS when JSON is non-empty and
 # FILTER evaluates to exactly true (never on empty or invalid input).
 jcheck() {
 	_n=$1; _j=$2; _f=$3; shift 3
-	if [ -n "$_j" ] && [ "$(printf '%s' "$_j" | jq "$@" "$_f" 2>/dev/null)" = true ]; then
+	if jtrue "$_j" "$_f" "$@"; then
 		pass "$_n"
 	else
 		fail "$_n" "$(printf '%s' "$_j" | head -c 300) !~ $_f"

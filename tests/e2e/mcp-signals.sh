@@ -61,8 +61,8 @@ set_err() {	# NAME CODE: the last push was 400 {"err": CODE, "description"}
 	fi
 }
 denied() {	# NAME CHECK: the last verify was 403 naming CHECK
-	if [ "$HTTP_CODE" = 403 ] && printf '%s' "$HTTP_BODY" | jq -e --arg c "$2" \
-	    '.error == "verification_failed" and (.error_description | startswith($c + ":"))' >/dev/null 2>&1; then
+	if [ "$HTTP_CODE" = 403 ] && jtrue "$HTTP_BODY" \
+	    '.error == "verification_failed" and (.error_description | startswith($c + ":"))' --arg c "$2"; then
 		pass "$1"
 	else
 		fail "$1" "HTTP $HTTP_CODE $HTTP_BODY"
@@ -99,7 +99,7 @@ for bad in '{"tool_id":"a b","resource_uri":"https://x"}' '{"tool_id":"x","resou
     '{"resource_uri":"https://x"}' '{"tool_id":"x","resource_uri":"https://x","owner":"me"}' \
     '{"tool_id":"x","resource_uri":"https://x","capabilities":"read"}' '[1]' '{"tool_id":"x",'; do
 	register -d "$bad"
-	if [ "$HTTP_CODE" = 400 ] && printf '%s' "$HTTP_BODY" | jq -e '.error == "invalid_request"' >/dev/null 2>&1; then
+	if [ "$HTTP_CODE" = 400 ] && jtrue "$HTTP_BODY" '.error == "invalid_request"'; then
 		pass "400 for $bad"
 	else
 		fail "400 for $bad" "HTTP $HTTP_CODE $HTTP_BODY"

@@ -130,8 +130,9 @@ exchange_in() {
 	_kid=$(printf '%s' "$_tok" | cut -d. -f1 | tr '_-' '/+' | base64 -d 2>/dev/null | jq -r .kid 2>/dev/null)
 	REQUEST_METHOD=GET REQUEST_URI=/v1/identity/jwks cgi-fcgi -bind \
 	    -connect "$_r/run/jwks.sock" > "$M/$_n.jwks" 2>&1
-	check "$_n: jwks.fcgi there publishes the token's key" \
-	    sh -c "tr -d '\r' < '$M/$_n.jwks' | sed '1,/^\$/d' | jq -e --arg k '$_kid' '[.keys[].kid] | index(\$k) != null'"
+	jcheck "$_n: jwks.fcgi there publishes the token's key" \
+	    "$(tr -d '\r' < "$M/$_n.jwks" | sed '1,/^$/d')" \
+	    '[.keys[].kid] | index($k) != null' --arg k "$_kid"
 	kill $PIDS 2>/dev/null
 	wait 2>/dev/null
 	PIDS=""

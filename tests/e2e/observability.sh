@@ -82,7 +82,7 @@ check "starflyctl seal" ctl seal
 expect_eq "sealed: health 503 from the FastCGI worker" "$(curl -s -o /dev/null -w '%{http_code}' "$UNIT_URL/v1/sys/health")" 503
 expect_eq "sealed: health 503 from a CGI process" "$(cgi_sys /v1/sys/health)" 503
 http GET /v1/sys/health
-check "sealed: health says locked" sh -c "printf '%s' '$HTTP_BODY' | jq -e '.locked == true'"
+jcheck "sealed: health says locked" "$HTTP_BODY" '.locked == true'
 expect_eq "sealed: exchange 503" "$(exchange_code)" 503
 expect_eq "sealed metric" "$(metric starfly_sealed)" 1
 http POST /v1/sys/unseal -H 'Content-Type: application/json' -d '{"key":"not-the-unseal-key-at-all"}'

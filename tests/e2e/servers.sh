@@ -30,9 +30,9 @@ claims_of() {
 	case $(( ${#_p} % 4 )) in 2) _p="$_p==" ;; 3) _p="$_p=" ;; esac
 	printf '%s' "$_p" | base64 -d 2>/dev/null
 }
-jqb() { printf '%s' "$HTTP_BODY" | jq -e "$@" > /dev/null 2>&1; }
+jqb() { _f=$1; shift; jtrue "$HTTP_BODY" "$_f" "$@"; }
 # is_json_error STATUS CODE: the last response.
-json_err() { [ "$HTTP_CODE" = "$1" ] && jqb --arg e "$2" '.error == $e and (.error_description|length) > 0'; }
+json_err() { [ "$HTTP_CODE" = "$1" ] && jqb '.error == $e and (.error_description|length) > 0' --arg e "$2"; }
 exchange_req() {	# SUBJECT AUDIENCE -> JSON request body
 	jq -n --arg t "$(stub "{\"sub\":\"system:serviceaccount:$1:api\",\"iss\":\"https://kubernetes.default.svc\",\"namespace\":\"$1\",\"serviceaccount\":\"api\",\"exp\":$(( $(date +%s) + 600 ))}")" \
 	    --arg gt $GT --arg tt $JWT --arg a "$2" \
@@ -88,7 +88,7 @@ suite() {
 	post_json /v1/exchange/token -d "$req"
 	tok=$(printf '%s' "$HTTP_BODY" | jq -r '.access_token // empty' 2>/dev/null)
 	if [ "$HTTP_CODE" = 200 ] && [ -n "$tok" ] &&
-	    claims_of "$tok" | jq -e --arg s "$sub" '.sub == $s and .aud == "https://api.example.com" and .iss == "http://starfly.test"' > /dev/null 2>&1; then
+	    jtrue "$(claims_of "$tok")" '.sub == $s and .aud == "https://api.example.com" and .iss == "http://starfly.test"' --arg s "$sub"; then
 		pass "$k: exchange (JSON) 200, token for the subject"
 	else
 		fail "$k: exchange (JSON)" "HTTP $HTTP_CODE $HTTP_BODY"

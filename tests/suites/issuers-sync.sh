@@ -127,14 +127,14 @@ check "discovery synced via jwks_uri" sh -c "printf '%s\n' \"\$1\" | grep -q '^d
 check "bundle synced" sh -c "printf '%s\n' \"\$1\" | grep -q '^bundle: 1 key from $BASE/bundle.json'" _ "$out"
 
 out=$($U issuers list --json 2>&1)
-check "list --json shows synced keys" sh -c "printf '%s' \"\$1\" | jq -e 'map(select(.remote)) | length == 3 and all(.keys == 1 and .synced_at > 0)'" _ "$out"
+jcheck "list --json shows synced keys" "$out" 'map(select(.remote)) | length == 3 and all(.keys == 1 and .synced_at > 0)'
 
 out=$($U issuers verify --type urn:starfly:token-type:oidc "$TOK" 2>&1)
-check "oidc token verifies after sync" sh -c "printf '%s' \"\$1\" | jq -e '.id == \"wimse://remote.test/oidc/alice\" and .own == false and .claims.sub == \"alice\"'" _ "$out"
+jcheck "oidc token verifies after sync" "$out" '.id == "wimse://remote.test/oidc/alice" and .own == false and .claims.sub == "alice"'
 out=$(printf '%s\n' "$DTOK" | $U issuers verify - 2>&1)
-check "discovered issuer's token verifies (stdin)" sh -c "printf '%s' \"\$1\" | jq -e '.id == \"wimse://disco.test/jwt/svc-7\"'" _ "$out"
+jcheck "discovered issuer's token verifies (stdin)" "$out" '.id == "wimse://disco.test/jwt/svc-7"'
 out=$($U issuers verify --type urn:starfly:token-type:spiffe-svid "$STOK" 2>&1)
-check "JWT-SVID verifies with the synced bundle" sh -c "printf '%s' \"\$1\" | jq -e '.id == \"spiffe://example.org/web\" and .trust_domain == \"example.org\"'" _ "$out"
+jcheck "JWT-SVID verifies with the synced bundle" "$out" '.id == "spiffe://example.org/web" and .trust_domain == "example.org"'
 # TOK's header and payload with DTOK's signature.
 bad=$(printf '%s' "$TOK" | cut -d. -f1-2).$(printf '%s' "$DTOK" | cut -d. -f3)
 out=$($U issuers verify --type urn:starfly:token-type:oidc "$bad" 2>&1)
@@ -153,7 +153,7 @@ sed -i "s|^jwks_url.*|jwks_url	$BASE/huge.json|" "$I/remote.conf"
 out=$($U issuers sync remote 2>&1)
 check "oversized document refused" sh -c "printf '%s' \"\$1\" | grep -q 'larger than 1 MiB'" _ "$out"
 out=$($U issuers verify --type urn:starfly:token-type:oidc "$TOK" 2>&1)
-check "previous keys kept after failed syncs" sh -c "printf '%s' \"\$1\" | jq -e '.id == \"wimse://remote.test/oidc/alice\"'" _ "$out"
+jcheck "previous keys kept after failed syncs" "$out" '.id == "wimse://remote.test/oidc/alice"'
 sed -i "s|^jwks_url.*|jwks_url	http://example.invalid/jwks.json|" "$I/remote.conf"
 out=$($U issuers sync remote 2>&1)
 check "plain http off loopback refused" sh -c "printf '%s' \"\$1\" | grep -q 'only https'" _ "$out"

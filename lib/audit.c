@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include "starfly.h"
 
@@ -52,10 +52,13 @@
 #define AUDIT_ROTATE_BYTES	(64ll * 1024 * 1024)
 #define AUDIT_CUR		"audit.log"
 #define HASH_HEX		64
+#define PREV_LEN		(sizeof(",\"prev\":\"\"") - 1 + HASH_HEX)
 #define SUFFIX_LEN		(sizeof(",\"hash\":\"\"}") - 1 + HASH_HEX)
 
 static const char zero_hash[HASH_HEX + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
+/* Lower case, then (hexdigit + 16) upper case. */
+static const char hexdigit[] = "0123456789abcdef0123456789ABCDEF";
 
 struct audit_shm {
 	uint64_t	 magic;
@@ -75,6 +78,11 @@ struct audit {
 	int		 shm_fd;
 	int		 fd;		/* audit.log, O_APPEND */
 	uint64_t	 gen;		/* of fd */
+	/* Used under the head lock. */
+	EVP_MD_CTX	*mdctx;
+	time_t		 ts_sec;	/* of ts_str */
+	size_t		 ts_len;	/* 0: ts_str not made */
+	char		 ts_str[32];	/* ts_sec, RFC 3339 to the second */
 	/* The sync thread of this process. */
 	pthread_mutex_t	 mu;		/* guards fd, stop, cond */
 	pthread_cond_t	 cond;
@@ -85,57 +93,146 @@ struct audit {
 };
 
 /*
- * Formatting.
+ * Once a process: the SHA-256 implementation (fetched, not looked up
+ * again on each hash) and the pid the records carry.  The pid is kept
+ * across fork(3) by an atfork handler; a child made without fork(3)
+ * (a raw clone) must not append.
  */
+static pthread_once_t	 once = PTHREAD_ONCE_INIT;
+static EVP_MD		*sha256_md;	/* never freed */
+static pid_t		 cur_pid;	/* 0: no atfork handler, ask */
+
+static void
+forked_child(void)
+{
+	cur_pid = getpid();
+}
+
+static void
+init_once(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (pthread_atfork(NULL, NULL, forked_child) == 0)
+		cur_pid = getpid();
+}
+
+static pid_t
+my_pid(void)
+{
+	return cur_pid != 0 ? cur_pid : getpid();
+}
+
+/*
+ * Formatting.  A record is built in one buffer, on the appender's stack
+ * until it outgrows it: AUDIT_HEAD_MAX bytes kept free at the front for
+ * seq and time (filled in under the lock, ending where the body
+ * starts), then the body, prev and hash.  Not NUL-terminated.
+ */
+#define AUDIT_HEAD_MAX	(sizeof("{\"seq\":,\"time\":\"\"") - 1 + 20 + 31)
+#define AUDIT_STACK_BUF	4096
+
 struct sbuf {
 	char	*p;
 	size_t	 len, cap;
-	bool	 failed;
+	bool	 heap;		/* p is malloc'ed */
+	bool	 failed;	/* an add failed: p is not the whole text */
 };
 
 static void
-sb_reserve(struct sbuf *b, size_t n)
+sb_init(struct sbuf *b, char *stack, size_t cap)
+{
+	b->p = stack;
+	b->len = 0;
+	b->cap = cap;
+	b->heap = false;
+	b->failed = false;
+}
+
+static void
+sb_free(struct sbuf *b)
+{
+	if (b->heap)
+		free(b->p);
+}
+
+/* Make room for n more bytes; false (and b->failed) when there is none. */
+static bool
+sb_grow(struct sbuf *b, size_t n)
 {
 	size_t want;
 	char *np;
 
-	if (b->failed || b->len + n + 1 <= b->cap)
-		return;
-	want = (b->len + n + 1) * 2;
-	if ((np = realloc(b->p, want)) == NULL) {
+	if (b->failed)
+		return false;
+	want = (b->len + n) * 2;
+	if (b->heap)
+		np = realloc(b->p, want);
+	else if ((np = malloc(want)) != NULL)
+		memcpy(np, b->p, b->len);
+	if (np == NULL) {
 		b->failed = true;
-		return;
+		return false;
 	}
 	b->p = np;
 	b->cap = want;
+	b->heap = true;
+	return true;
 }
 
-static void
+static inline bool
+sb_reserve(struct sbuf *b, size_t n)
+{
+	return n <= b->cap - b->len || sb_grow(b, n);
+}
+
+static inline void
 sb_add(struct sbuf *b, const char *s, size_t n)
 {
-	sb_reserve(b, n);
-	if (b->failed)
+	if (!sb_reserve(b, n))
 		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
-	b->p[b->len] = '\0';
 }
 
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
+/* A string literal. */
+#define sb_lit(b, s)	sb_add((b), "" s, sizeof(s) - 1)
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+/*
+ * Bytes copied into a JSON string as they are: PLAIN_FIELD into a
+ * record's own string fields (printable ASCII but " and \), PLAIN_DETAIL
+ * by jansson into "detail" (DEL too).
+ */
+#define PLAIN_FIELD	1
+#define PLAIN_DETAIL	2
+#define P_	(PLAIN_FIELD | PLAIN_DETAIL)
+static const unsigned char plain[256] = {
+	/* 0x00-0x1f: none */
+	[0x20] =
+	P_, P_, 0, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_,
+	P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_,
+	P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_,
+	P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, 0, P_, P_, P_,
+	P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_,
+	P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_,
+	PLAIN_DETAIL,
+	/* 0x80-0xff: none */
+};
+#undef P_
+
+/*
+ * Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid;
+ * its code point in *cpp.
+ */
 static size_t
-utf8_len(const unsigned char *s, size_t avail)
+utf8_len(const unsigned char *s, size_t avail, uint32_t *cpp)
 {
 	size_t n, i;
 	uint32_t cp;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		*cpp = s[0];
 		return 1;
+	}
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
 		n = 2, cp = s[0] & 0x1fu;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
@@ -154,7 +251,23 @@ utf8_len(const unsigned char *s, size_t avail)
 	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
+	*cpp = cp;
 	return n;
+}
+
+/* \u and four hex digits (digits from hexdigit + 16: upper case) of cp. */
+static void
+sb_u_esc(struct sbuf *b, uint32_t cp, const char *digits)
+{
+	char esc[6];
+
+	esc[0] = '\\';
+	esc[1] = 'u';
+	esc[2] = digits[cp >> 12 & 15];
+	esc[3] = digits[cp >> 8 & 15];
+	esc[4] = digits[cp >> 4 & 15];
+	esc[5] = digits[cp & 15];
+	sb_add(b, esc, sizeof(esc));
 }
 
 /*
@@ -166,66 +279,86 @@ static void
 sb_json_str(struct sbuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t len, i, n;
-	char esc[8];
+	size_t len, lim, i, n;
+	uint32_t cp;
+	char esc[2];
 
 	if (s == NULL) {
-		sb_str(b, "null");
+		sb_lit(b, "null");
 		return;
 	}
 	len = strlen(s);
-	sb_str(b, "\"");
+	lim = len < AUDIT_FIELD_MAX ? len : AUDIT_FIELD_MAX;
+	sb_lit(b, "\"");
 	for (i = 0; i < len; i += n) {
 		if (i >= AUDIT_FIELD_MAX) {
-			sb_str(b, "...");
+			sb_lit(b, "...");
 			break;
 		}
 		/* A run of plain printable ASCII goes in one copy. */
-		for (n = 0; i + n < len && i + n < AUDIT_FIELD_MAX &&
-		    p[i + n] >= 0x20 && p[i + n] < 0x7f && p[i + n] != '"' &&
-		    p[i + n] != '\\'; n++)
+		for (n = 0; i + n < lim && (plain[p[i + n]] & PLAIN_FIELD); n++)
 			;
 		if (n > 0) {
 			sb_add(b, s + i, n);
 			continue;
 		}
-		n = utf8_len(p + i, len - i);
+		n = utf8_len(p + i, len - i, &cp);
 		if (n == 0) {
-			sb_str(b, "\\ufffd");
+			sb_lit(b, "\\ufffd");
 			n = 1;
 		} else if (p[i] == '"' || p[i] == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)p[i];
 			sb_add(b, esc, 2);
-		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
-			sb_add(b, esc, 6);
-		} else
+		} else if (p[i] < 0x20 || p[i] == 0x7f)
+			sb_u_esc(b, p[i], hexdigit);
+		else
 			sb_add(b, s + i, n);
 	}
-	sb_str(b, "\"");
+	sb_lit(b, "\"");
 }
 
-static void
-sb_member(struct sbuf *b, const char *name, const char *v)
-{
-	sb_str(b, ",\"");
-	sb_str(b, name);
-	sb_str(b, "\":");
-	sb_json_str(b, v);
-}
+/* ,"name":<v as sb_json_str>; name is a literal that needs no escape. */
+#define sb_member(b, name, v)	do {				\
+	sb_lit((b), ",\"" name "\":");				\
+	sb_json_str((b), (v));					\
+} while (0)
 
 static void
 hex32(const unsigned char *md, char out[HASH_HEX + 1])
 {
-	static const char hx[] = "0123456789abcdef";
 	size_t i;
 
 	for (i = 0; i < 32; i++) {
-		out[2 * i] = hx[md[i] >> 4];
-		out[2 * i + 1] = hx[md[i] & 15];
+		out[2 * i] = hexdigit[md[i] >> 4];
+		out[2 * i + 1] = hexdigit[md[i] & 15];
 	}
 	out[HASH_HEX] = '\0';
+}
+
+/*
+ * The SHA-256 of p[0..len) in hex.  ctx, when not NULL, is used for it
+ * (the caller's, reused from hash to hash).
+ */
+static int
+sha256_hex(EVP_MD_CTX *ctx, const char *p, size_t len,
+    char out[HASH_HEX + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	int ok;
+
+	if (pthread_once(&once, init_once) != 0 || sha256_md == NULL)
+		return SF_ECRYPTO;
+	if (ctx != NULL)
+		ok = EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 &&
+		    EVP_DigestUpdate(ctx, p, len) == 1 &&
+		    EVP_DigestFinal_ex(ctx, md, NULL) == 1;
+	else
+		ok = EVP_Digest(p, len, md, NULL, sha256_md, NULL) == 1;
+	if (!ok)
+		return SF_ECRYPTO;
+	hex32(md, out);
+	return SF_OK;
 }
 
 static bool
@@ -242,19 +375,39 @@ is_hex64(const char *s, size_t len)
 	return true;
 }
 
-/* RFC 3339 UTC with milliseconds into out[32]. */
-static void
-rfc3339_ms(char out[32])
+/*
+ * Now, RFC 3339 UTC with milliseconds, into out[32]; its length.  The
+ * seconds part is kept in a and formatted again only when the second
+ * changes.  Under the head lock.
+ */
+static size_t
+rfc3339_ms(struct audit *a, char out[32])
 {
 	struct timespec ts;
 	struct tm tm;
-	size_t n;
+	unsigned int ms;
+	size_t n, k;
+	char frac[5];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03uZ",
-	    (unsigned int)(ts.tv_nsec / 1000000) % 1000u);
+	if (a->ts_len == 0 || ts.tv_sec != a->ts_sec) {
+		a->ts_sec = ts.tv_sec;
+		a->ts_len = gmtime_r(&ts.tv_sec, &tm) == NULL ? 0 :
+		    strftime(a->ts_str, sizeof(a->ts_str),
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+	}
+	n = a->ts_len;
+	memcpy(out, a->ts_str, n);
+	ms = (unsigned int)(ts.tv_nsec / 1000000) % 1000u;
+	frac[0] = '.';
+	frac[1] = (char)('0' + ms / 100);
+	frac[2] = (char)('0' + ms / 10 % 10);
+	frac[3] = (char)('0' + ms % 10);
+	frac[4] = 'Z';
+	/* As snprintf would cut it (never, for a 4-digit year). */
+	k = 31 - n < sizeof(frac) ? 31 - n : sizeof(frac);
+	memcpy(out + n, frac, k);
+	return n + k;
 }
 
 /*
@@ -274,7 +427,6 @@ audit_parse_line(const char *line, size_t len, struct audit_line *out,
     const char **why)
 {
 	static const char suffix_head[] = ",\"hash\":\"";
-	unsigned char md[32];
 	char hash[HASH_HEX + 1], *body = NULL, *jwhy = NULL;
 	const char *h, *prev;
 	json_t *obj = NULL, *v;
@@ -301,8 +453,10 @@ audit_parse_line(const char *line, size_t len, struct audit_line *out,
 		*why = "no \"hash\" member at the end";
 		return SF_EPARSE;
 	}
-	SHA256((const unsigned char *)line, plen, md);
-	hex32(md, hash);
+	if (sha256_hex(NULL, line, plen, hash) != SF_OK) {
+		*why = "cannot hash";
+		return SF_ECRYPTO;
+	}
 	if (!sf_memeq_ct(hash, h, HASH_HEX)) {
 		*why = "hash does not match the line (edited)";
 		return SF_EPARSE;
@@ -625,8 +779,13 @@ audit_open(const struct sf_conf *c, const char *prog, struct audit **out)
 	if ((a->dir = sf_strdup(c->audit_dir)) == NULL ||
 	    (a->prog = sf_strdup(prog ? prog : "starfly")) == NULL ||
 	    sf_asprintf(&a->cur, "%s/%s", c->audit_dir, AUDIT_CUR) != SF_OK ||
-	    sf_asprintf(&path, "%s/audit.shm", c->run_dir) != SF_OK) {
+	    sf_asprintf(&path, "%s/audit.shm", c->run_dir) != SF_OK ||
+	    (a->mdctx = EVP_MD_CTX_new()) == NULL) {
 		rc = SF_ENOMEM;
+		goto out;
+	}
+	if (pthread_once(&once, init_once) != 0 || sha256_md == NULL) {
+		rc = SF_ECRYPTO;
 		goto out;
 	}
 	if ((a->shm_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) ==
@@ -685,7 +844,7 @@ audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
-	if (a->sync_pid != 0 && a->sync_pid == getpid()) {
+	if (a->sync_pid != 0 && a->sync_pid == my_pid()) {
 		pthread_mutex_lock(&a->mu);
 		a->stop = true;
 		pthread_cond_signal(&a->cond);
@@ -704,6 +863,7 @@ audit_close(struct audit *a)
 	free(a->dir);
 	free(a->cur);
 	free(a->prog);
+	EVP_MD_CTX_free(a->mdctx);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
@@ -747,7 +907,7 @@ sync_start(struct audit *a)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
-	pid_t me = getpid();
+	pid_t me = my_pid();
 
 	if (a->sync_pid == me)
 		return;
@@ -814,6 +974,152 @@ audit_rotate(struct audit *a)
 	return rc;
 }
 
+/* json_dump_callback into an sbuf. */
+static int
+sb_dump(const char *s, size_t n, void *arg)
+{
+	struct sbuf *b = arg;
+
+	sb_add(b, s, n);
+	return b->failed ? -1 : 0;
+}
+
+/* n bytes of s put just before *pp, moving *pp back to them. */
+static void
+put_before(char **pp, const char *s, size_t n)
+{
+	*pp -= n;
+	memcpy(*pp, s, n);
+}
+
+/* v in decimal, ending just before end; its first byte. */
+static char *
+put_dec(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+#define DETAIL_DEPTH	32	/* deeper details are left to jansson */
+
+/*
+ * s[0..len) as json_dump_callback writes a string with
+ * JSON_ENSURE_ASCII; false when s is not valid UTF-8.
+ */
+static bool
+sb_detail_str(struct sbuf *b, const char *s, size_t len)
+{
+	/* jansson's two-character escapes: two[i] is written \as[i]. */
+	static const char two[] = "\"\\\b\f\n\r\t", as[] = "\"\\bfnrt";
+	const unsigned char *p = (const unsigned char *)s;
+	const char *q;
+	size_t i, n;
+	uint32_t cp;
+	char esc[2];
+
+	sb_lit(b, "\"");
+	for (i = 0; i < len; i += n) {
+		for (n = 0; i + n < len &&
+		    (plain[p[i + n]] & PLAIN_DETAIL); n++)
+			;
+		if (n > 0) {
+			sb_add(b, s + i, n);
+			continue;
+		}
+		if ((n = utf8_len(p + i, len - i, &cp)) == 0)
+			return false;
+		if (cp < 0x80 && (q = memchr(two, (int)cp, sizeof(two) - 1)) !=
+		    NULL) {
+			esc[0] = '\\';
+			esc[1] = as[q - two];
+			sb_add(b, esc, sizeof(esc));
+			continue;
+		}
+		if (cp >= 0x10000) {
+			/* A UTF-16 surrogate pair. */
+			cp -= 0x10000;
+			sb_u_esc(b, 0xd800 | cp >> 10, hexdigit + 16);
+			cp = 0xdc00 | (cp & 0x3ff);
+		}
+		sb_u_esc(b, cp, hexdigit + 16);
+	}
+	sb_lit(b, "\"");
+	return true;
+}
+
+/*
+ * v as json_dump_callback writes it with JSON_COMPACT |
+ * JSON_ENSURE_ASCII, byte for byte; false for what is left to jansson
+ * itself: a real, a string that is not valid UTF-8, nesting deeper than
+ * DETAIL_DEPTH.
+ */
+static bool
+sb_detail(struct sbuf *b, const json_t *v, int depth)
+{
+	char num[24], *p;
+	json_int_t iv;
+	void *it;
+	size_t i, n;
+
+	if (depth > DETAIL_DEPTH)
+		return false;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		sb_lit(b, "{");
+		it = json_object_iter((json_t *)v);
+		for (i = 0; it != NULL; i++) {
+			if (i > 0)
+				sb_lit(b, ",");
+			if (!sb_detail_str(b, json_object_iter_key(it),
+			    json_object_iter_key_len(it)))
+				return false;
+			sb_lit(b, ":");
+			if (!sb_detail(b, json_object_iter_value(it),
+			    depth + 1))
+				return false;
+			it = json_object_iter_next((json_t *)v, it);
+		}
+		sb_lit(b, "}");
+		return true;
+	case JSON_ARRAY:
+		sb_lit(b, "[");
+		n = json_array_size(v);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				sb_lit(b, ",");
+			if (!sb_detail(b, json_array_get(v, i), depth + 1))
+				return false;
+		}
+		sb_lit(b, "]");
+		return true;
+	case JSON_STRING:
+		return sb_detail_str(b, json_string_value(v),
+		    json_string_length(v));
+	case JSON_INTEGER:
+		iv = json_integer_value(v);
+		p = put_dec(num + sizeof(num), iv < 0 ? 0 - (uint64_t)iv :
+		    (uint64_t)iv);
+		if (iv < 0)
+			*--p = '-';
+		sb_add(b, p, (size_t)(num + sizeof(num) - p));
+		return true;
+	case JSON_TRUE:
+		sb_lit(b, "true");
+		return true;
+	case JSON_FALSE:
+		sb_lit(b, "false");
+		return true;
+	case JSON_NULL:
+		sb_lit(b, "null");
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The record's members after seq and time, before prev. */
 static int
 format_body(struct audit *a, const char *request_id, const char *type,
@@ -821,12 +1127,14 @@ format_body(struct audit *a, const char *request_id, const char *type,
     const char *decision, const char *reason, const json_t *extra,
     struct sbuf *b)
 {
-	char pid[24], *x;
+	char pid[24], *p;
+	size_t start;
 
 	sb_member(b, "request_id", request_id);
 	sb_member(b, "program", a->prog);
-	snprintf(pid, sizeof(pid), ",\"pid\":%ld", (long)getpid());
-	sb_str(b, pid);
+	sb_lit(b, ",\"pid\":");
+	p = put_dec(pid + sizeof(pid), (uint64_t)my_pid());
+	sb_add(b, p, (size_t)(pid + sizeof(pid) - p));
 	sb_member(b, "type", type ? type : "other");
 	sb_member(b, "action", action);
 	sb_member(b, "subject", subject);
@@ -834,17 +1142,38 @@ format_body(struct audit *a, const char *request_id, const char *type,
 	sb_member(b, "decision", decision);
 	sb_member(b, "reason", reason);
 	if (json_is_object(extra) && json_object_size(extra) > 0) {
-		if ((x = json_dumps(extra, JSON_COMPACT | JSON_ENSURE_ASCII))
-		    == NULL)
-			return SF_ENOMEM;
-		sb_str(b, ",\"detail\":");
-		if (strlen(x) <= AUDIT_LINE_MAX / 2)
-			sb_str(b, x);
-		else
-			sb_str(b, "{\"truncated\":true}");
-		free(x);
+		sb_lit(b, ",\"detail\":");
+		start = b->len;
+		if (!sb_detail(b, extra, 0)) {
+			/* Written, or refused, as json_dumps would. */
+			b->len = start;
+			if (json_dump_callback(extra, sb_dump, b,
+			    JSON_COMPACT | JSON_ENSURE_ASCII) != 0)
+				return SF_ENOMEM;
+		}
+		if (b->len - start > AUDIT_LINE_MAX / 2) {
+			b->len = start;
+			sb_lit(b, "{\"truncated\":true}");
+		}
 	}
 	return b->failed ? SF_ENOMEM : SF_OK;
+}
+
+/*
+ * {"seq":seq,"time":"<now>" in the AUDIT_HEAD_MAX bytes before end; its
+ * first byte.  Under the head lock.
+ */
+static char *
+format_head(struct audit *a, uint64_t seq, char *end)
+{
+	char ts[32], *h = end;
+
+	put_before(&h, "\"", 1);
+	put_before(&h, ts, rfc3339_ms(a, ts));
+	put_before(&h, ",\"time\":\"", sizeof(",\"time\":\"") - 1);
+	h = put_dec(h, seq);
+	put_before(&h, "{\"seq\":", sizeof("{\"seq\":") - 1);
+	return h;
 }
 
 int
@@ -852,20 +1181,22 @@ audit_record(struct audit *a, const char *request_id, const char *type,
     const char *action, const char *subject, const char *target,
     const char *decision, const char *reason, const json_t *extra)
 {
-	struct sbuf body = { 0 }, line = { 0 };
-	unsigned char md[32];
-	char head[80], ts[32], hash[HASH_HEX + 1];
+	struct sbuf b;
+	char stack[AUDIT_STACK_BUF], hash[HASH_HEX + 1], *line;
 	uint64_t t0 = sf_mono_ns(), seq;
+	size_t len;
 	ssize_t n;
-	int rc, hn;
+	int rc;
 
 	if (a == NULL)
 		return SF_OK;
+	sb_init(&b, stack, sizeof(stack));
+	b.len = AUDIT_HEAD_MAX;
 	if ((rc = format_body(a, request_id, type, action, subject, target,
-	    decision, reason, extra, &body)) != SF_OK)
+	    decision, reason, extra, &b)) != SF_OK)
 		goto out;
-	sb_reserve(&line, body.len + 256);
-	if (line.failed) {
+	/* Room for prev and hash now: nothing is allocated under the lock. */
+	if (!sb_reserve(&b, PREV_LEN + SUFFIX_LEN + 1)) {
 		rc = SF_ENOMEM;
 		goto out;
 	}
@@ -881,29 +1212,19 @@ audit_record(struct audit *a, const char *request_id, const char *type,
 	    (rc = rotate_locked(a)) != SF_OK)
 		goto unlock;
 	seq = a->shm->seq + 1;
-	rfc3339_ms(ts);
-	hn = snprintf(head, sizeof(head), "{\"seq\":%" PRIu64
-	    ",\"time\":\"%s\"", seq, ts);
-	sb_add(&line, head, (size_t)hn);
-	sb_add(&line, body.p, body.len);
-	sb_str(&line, ",\"prev\":\"");
-	sb_add(&line, a->shm->hash, HASH_HEX);
-	sb_str(&line, "\"");
-	if (line.failed) {
-		rc = SF_ENOMEM;
+	line = format_head(a, seq, b.p + AUDIT_HEAD_MAX);
+	sb_lit(&b, ",\"prev\":\"");
+	sb_add(&b, a->shm->hash, HASH_HEX);
+	sb_lit(&b, "\"");
+	if ((rc = sha256_hex(a->mdctx, line, (size_t)(b.p + b.len - line),
+	    hash)) != SF_OK)
 		goto unlock;
-	}
-	SHA256((const unsigned char *)line.p, line.len, md);
-	hex32(md, hash);
-	sb_str(&line, ",\"hash\":\"");
-	sb_add(&line, hash, HASH_HEX);
-	sb_str(&line, "\"}\n");
-	if (line.failed) {
-		rc = SF_ENOMEM;
-		goto unlock;
-	}
-	n = write(a->fd, line.p, line.len);
-	if (n != (ssize_t)line.len) {
+	sb_lit(&b, ",\"hash\":\"");
+	sb_add(&b, hash, HASH_HEX);
+	sb_lit(&b, "\"}\n");
+	len = (size_t)(b.p + b.len - line);
+	n = write(a->fd, line, len);
+	if (n != (ssize_t)len) {
 		log_err("audit: write %s: %s", a->cur, n < 0 ?
 		    strerror(errno) : "short write");
 		/* Never leave half a line for the next record to follow. */
@@ -914,7 +1235,7 @@ audit_record(struct audit *a, const char *request_id, const char *type,
 	}
 	if (a->shm->cur_first == 0)
 		a->shm->cur_first = seq;
-	a->shm->cur_size += line.len;
+	a->shm->cur_size += len;
 	a->shm->seq = seq;
 	memcpy(a->shm->hash, hash, sizeof(hash));
 	rc = SF_OK;
@@ -927,8 +1248,7 @@ unlock:
 out:
 	metrics_audit(metrics_default(), type, rc == SF_OK,
 	    sf_mono_ns() - t0);
-	free(body.p);
-	free(line.p);
+	sb_free(&b);
 	return rc;
 }
 

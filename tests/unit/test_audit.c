@@ -95,6 +95,170 @@ chain_and_verify(void)
 	audit_report_clear(&r);
 }
 
+/* The value of member name ("pid", "detail", ...) in line, as written. */
+static char *
+member_of(const char *line, const char *name)
+{
+	char key[64];
+	const char *p, *e;
+
+	snprintf(key, sizeof(key), ",\"%s\":", name);
+	if ((p = strstr(line, key)) == NULL)
+		return NULL;
+	p += strlen(key);
+	if (strcmp(name, "detail") == 0)
+		e = strstr(p, ",\"prev\":\"");
+	else
+		e = p + strcspn(p, ",}");
+	return e != NULL ? sf_strndup(p, (size_t)(e - p)) : NULL;
+}
+
+static void
+record_format(void)
+{
+	struct audit_report r;
+	struct audit *a = NULL;
+	char *buf, *l, *v, *want, big[3000];
+
+	fresh();
+	T_OK(audit_open(&conf, "t\"e\\st", &a));
+	T_OK(audit_record(a, "r\x01\x7f", NULL, "\xc3\xa9\xff\xed\xa0\x80",
+	    "\xf0\x9f\x98\x80", NULL, "a\tb\n", "\"", NULL));
+	audit_close(a);
+	T((buf = slurp(logpath)) != NULL);
+	T(strncmp(buf, "{\"seq\":1,\"time\":\"", 17) == 0);
+	T(buf[17 + 10] == 'T' && strncmp(buf + 17 + 19, ".", 1) == 0 &&
+	    strncmp(buf + 17 + 23, "Z\",", 3) == 0);
+	l = strstr(buf, ",\"request_id\":");
+	T(l != NULL);
+	want = NULL;
+	T(sf_asprintf(&want, ",\"request_id\":\"r\\u0001\\u007f\","
+	    "\"program\":\"t\\\"e\\\\st\",\"pid\":%ld,\"type\":\"other\","
+	    "\"action\":\"\xc3\xa9\\ufffd\\ufffd\\ufffd\\ufffd\","
+	    "\"subject\":\"\xf0\x9f\x98\x80\",\"target\":null,"
+	    "\"decision\":\"a\\u0009b\\u000a\",\"reason\":\"\\\"\","
+	    "\"prev\":\"%s\",\"hash\":\"", (long)getpid(),
+	    "0000000000000000000000000000000000000000000000000000000000000000")
+	    == SF_OK);
+	T(strncmp(l, want, strlen(want)) == 0);
+	free(want);
+	free(buf);
+
+	/* A field over 1024 bytes is cut; the line outgrows the stack. */
+	fresh();
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	T_OK(audit_open(&conf, "t", &a));
+	T_OK(audit_record(a, big, "x", big, big, big, big, big, NULL));
+	audit_close(a);
+	T((buf = slurp(logpath)) != NULL);
+	T((v = member_of(buf, "action")) != NULL);
+	T(strlen(v) == 1 + 1024 + 3 + 1 && strcmp(v + 1025, "...\"") == 0);
+	free(v);
+	free(buf);
+	T_OK(audit_verify(&conf, &r));
+	audit_report_clear(&r);
+}
+
+/* detail is what json_dumps writes of extra, byte for byte. */
+static void
+detail_as_jansson(void)
+{
+	struct audit *a = NULL;
+	char *buf, *l, *v, *want, *big;
+	json_t *xs[12], *in;
+	size_t i, n = 0;
+	int d;
+
+	fresh();
+	T((big = malloc(40000)) != NULL);
+	memset(big, 'q', 39999);
+	big[39999] = '\0';
+	xs[n++] = json_pack("{s:s, s:i}", "scope", "read:data", "ttl", 300);
+	xs[n++] = json_pack("{s:s}", "esc", "\"\\/\b\f\n\r\t\x01\x1f\x7f");
+	xs[n++] = json_pack("{s:s}", "u", "\xc3\xa9\xe2\x82\xac\xef\xbf\xbf"
+	    "\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf");
+	xs[n++] = json_pack("{s:s%}", "nul", "a\0b", (size_t)3);
+	xs[n++] = json_pack("{s:I, s:I, s:I}", "min", (json_int_t)INT64_MIN,
+	    "max", (json_int_t)INT64_MAX, "neg", (json_int_t)-7);
+	xs[n++] = json_pack("{s:b, s:b, s:n, s:[], s:{}}", "t", 1, "f", 0,
+	    "n", "a", "o");
+	xs[n++] = json_pack("{s:[i, s, [{s:i}], {}]}", "mixed", 1, "two",
+	    "k", 3);
+	xs[n++] = json_pack("{s:f, s:[f]}", "real", 0.1, "r", 1e100);
+	xs[n++] = json_pack("{s:s}", "\xe2\x82\xac\"key\n", "v");
+	xs[n++] = json_pack("{s:s}", "big", big);
+	xs[n++] = json_pack("{s:s}", "half", big + 39999 - 20000);
+	/* Deeper than the record's own writer goes. */
+	xs[n++] = in = json_object();
+	for (d = 0; d < 40 && in != NULL; d++) {
+		json_object_set_new(in, "d", json_object());
+		in = json_object_get(in, "d");
+	}
+	T_OK(audit_open(&conf, "t", &a));
+	for (i = 0; i < n; i++) {
+		T(xs[i] != NULL);
+		T_OK(audit_record(a, NULL, "t", NULL, NULL, NULL, NULL, NULL,
+		    xs[i]));
+	}
+	audit_close(a);
+	T((buf = slurp(logpath)) != NULL);
+	for (i = 0, l = buf; i < n; i++, l = strchr(l, '\n') + 1) {
+		T((v = member_of(l, "detail")) != NULL);
+		T((want = json_dumps(xs[i], JSON_COMPACT | JSON_ENSURE_ASCII))
+		    != NULL);
+		if (strlen(want) > 32 * 1024)
+			T_EQ_STR(v, "{\"truncated\":true}");
+		else
+			T(strcmp(v, want) == 0);
+		free(want);
+		free(v);
+	}
+	free(buf);
+	for (i = 0; i < n; i++)
+		json_decref(xs[i]);
+	free(big);
+}
+
+/* Whether line n of buf carries pid. */
+static bool
+line_has_pid(char *buf, int n, pid_t pid)
+{
+	char want[24], *v;
+	bool ok;
+
+	snprintf(want, sizeof(want), "%ld", (long)pid);
+	v = member_of(line_at(buf, n), "pid");
+	ok = v != NULL && strcmp(v, want) == 0;
+	free(v);
+	return ok;
+}
+
+/* A forked child's records carry its own pid. */
+static void
+pid_after_fork(void)
+{
+	struct audit *a = NULL;
+	char *buf;
+	pid_t pid;
+	int st;
+
+	fresh();
+	T_OK(audit_open(&conf, "test", &a));
+	T_OK(record_n(a, 1, "parent"));
+	if ((pid = fork()) == 0)
+		_exit(record_n(a, 1, "child") == SF_OK ? 0 : 1);
+	T(pid > 0 && waitpid(pid, &st, 0) == pid);
+	T(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	T_OK(record_n(a, 1, "parent"));
+	audit_close(a);
+	T((buf = slurp(logpath)) != NULL);
+	T(line_has_pid(buf, 1, getpid()));
+	T(line_has_pid(buf, 2, pid));
+	T(line_has_pid(buf, 3, getpid()));
+	free(buf);
+}
+
 static void
 concurrent_processes(void)
 {
@@ -347,6 +511,9 @@ main(void)
 	conf.run_dir = rundir;
 	conf.audit_dir = auditdir;
 	RUN(chain_and_verify);
+	RUN(record_format);
+	RUN(detail_as_jansson);
+	RUN(pid_after_fork);
 	RUN(concurrent_processes);
 	RUN(verify_detects_tampering);
 	RUN(rotation_keeps_chain);

@@ -197,14 +197,10 @@ sb_add(struct sbuf *b, const char *s, size_t n)
 /* A string literal. */
 #define sb_lit(b, s)	sb_add((b), "" s, sizeof(s) - 1)
 
-/*
- * Bytes copied into a JSON string as they are: PLAIN_FIELD into a
- * record's own string fields (printable ASCII but " and \), PLAIN_DETAIL
- * by jansson into "detail" (DEL too).
- */
+/* Bytes copied into a record's string fields as they are: printable
+ * ASCII but '"' and '\\'. */
 #define PLAIN_FIELD	1
-#define PLAIN_DETAIL	2
-#define P_	(PLAIN_FIELD | PLAIN_DETAIL)
+#define P_	PLAIN_FIELD
 static const unsigned char plain[256] = {
 	/* 0x00-0x1f: none */
 	[0x20] =
@@ -214,8 +210,7 @@ static const unsigned char plain[256] = {
 	P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, 0, P_, P_, P_,
 	P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_,
 	P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_, P_,
-	PLAIN_DETAIL,
-	/* 0x80-0xff: none */
+	/* 0x7f-0xff: none */
 };
 #undef P_
 
@@ -1003,123 +998,6 @@ put_dec(char *end, uint64_t v)
 	return end;
 }
 
-#define DETAIL_DEPTH	32	/* deeper details are left to jansson */
-
-/*
- * s[0..len) as json_dump_callback writes a string with
- * JSON_ENSURE_ASCII; false when s is not valid UTF-8.
- */
-static bool
-sb_detail_str(struct sbuf *b, const char *s, size_t len)
-{
-	/* jansson's two-character escapes: two[i] is written \as[i]. */
-	static const char two[] = "\"\\\b\f\n\r\t", as[] = "\"\\bfnrt";
-	const unsigned char *p = (const unsigned char *)s;
-	const char *q;
-	size_t i, n;
-	uint32_t cp;
-	char esc[2];
-
-	sb_lit(b, "\"");
-	for (i = 0; i < len; i += n) {
-		for (n = 0; i + n < len &&
-		    (plain[p[i + n]] & PLAIN_DETAIL); n++)
-			;
-		if (n > 0) {
-			sb_add(b, s + i, n);
-			continue;
-		}
-		if ((n = utf8_len(p + i, len - i, &cp)) == 0)
-			return false;
-		if (cp < 0x80 && (q = memchr(two, (int)cp, sizeof(two) - 1)) !=
-		    NULL) {
-			esc[0] = '\\';
-			esc[1] = as[q - two];
-			sb_add(b, esc, sizeof(esc));
-			continue;
-		}
-		if (cp >= 0x10000) {
-			/* A UTF-16 surrogate pair. */
-			cp -= 0x10000;
-			sb_u_esc(b, 0xd800 | cp >> 10, hexdigit + 16);
-			cp = 0xdc00 | (cp & 0x3ff);
-		}
-		sb_u_esc(b, cp, hexdigit + 16);
-	}
-	sb_lit(b, "\"");
-	return true;
-}
-
-/*
- * v as json_dump_callback writes it with JSON_COMPACT |
- * JSON_ENSURE_ASCII, byte for byte; false for what is left to jansson
- * itself: a real, a string that is not valid UTF-8, nesting deeper than
- * DETAIL_DEPTH.
- */
-static bool
-sb_detail(struct sbuf *b, const json_t *v, int depth)
-{
-	char num[24], *p;
-	json_int_t iv;
-	void *it;
-	size_t i, n;
-
-	if (depth > DETAIL_DEPTH)
-		return false;
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		sb_lit(b, "{");
-		it = json_object_iter((json_t *)v);
-		for (i = 0; it != NULL; i++) {
-			if (i > 0)
-				sb_lit(b, ",");
-			if (!sb_detail_str(b, json_object_iter_key(it),
-			    json_object_iter_key_len(it)))
-				return false;
-			sb_lit(b, ":");
-			if (!sb_detail(b, json_object_iter_value(it),
-			    depth + 1))
-				return false;
-			it = json_object_iter_next((json_t *)v, it);
-		}
-		sb_lit(b, "}");
-		return true;
-	case JSON_ARRAY:
-		sb_lit(b, "[");
-		n = json_array_size(v);
-		for (i = 0; i < n; i++) {
-			if (i > 0)
-				sb_lit(b, ",");
-			if (!sb_detail(b, json_array_get(v, i), depth + 1))
-				return false;
-		}
-		sb_lit(b, "]");
-		return true;
-	case JSON_STRING:
-		return sb_detail_str(b, json_string_value(v),
-		    json_string_length(v));
-	case JSON_INTEGER:
-		iv = json_integer_value(v);
-		p = put_dec(num + sizeof(num), iv < 0 ? 0 - (uint64_t)iv :
-		    (uint64_t)iv);
-		if (iv < 0)
-			*--p = '-';
-		sb_add(b, p, (size_t)(num + sizeof(num) - p));
-		return true;
-	case JSON_TRUE:
-		sb_lit(b, "true");
-		return true;
-	case JSON_FALSE:
-		sb_lit(b, "false");
-		return true;
-	case JSON_NULL:
-		sb_lit(b, "null");
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* The record's members after seq and time, before prev. */
 static int
 format_body(struct audit *a, const char *request_id, const char *type,
@@ -1144,9 +1022,10 @@ format_body(struct audit *a, const char *request_id, const char *type,
 	if (json_is_object(extra) && json_object_size(extra) > 0) {
 		sb_lit(b, ",\"detail\":");
 		start = b->len;
-		if (!sb_detail(b, extra, 0)) {
+		if (json_write_compact(extra, true, sb_dump, b) != SF_OK) {
 			/* Written, or refused, as json_dumps would. */
 			b->len = start;
+			b->failed = false;
 			if (json_dump_callback(extra, sb_dump, b,
 			    JSON_COMPACT | JSON_ENSURE_ASCII) != 0)
 				return SF_ENOMEM;

@@ -7,6 +7,7 @@
  * §5.2 step 4 asks of JOSE headers), nesting at most JSON_MAX_DEPTH.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,77 +69,110 @@ json_parse_strict(const char *buf, size_t len, json_t **out, char **why)
 
 /*
  * Compact output (RFC 8259 §2: no insignificant whitespace), members in
- * insertion order, byte for byte what json_dumps(JSON_COMPACT |
- * JSON_ENCODE_ANY) writes.  jansson's dumper decodes every string code
- * point by code point through a callback; a json_t's strings are valid
- * UTF-8 already (jansson checks them when they are made), so here runs
- * that need no escape (RFC 8259 §7: '"', '\\' and U+0000-U+001F) are
- * copied whole.  Reals, rare in our documents, are written by jansson.
+ * insertion order, byte for byte what json_dump_callback writes with
+ * JSON_COMPACT (and JSON_ENSURE_ASCII when asked).  jansson's dumper
+ * decodes every string code point by code point; here runs that need no
+ * escape (RFC 8259 §7: '"', '\\', U+0000-U+001F, and with ENSURE_ASCII
+ * all of U+0080 and up) are handed on whole.  Reals, rare in our
+ * documents, are written by jansson.
  */
-struct jbuf {
-	char	*p;
-	size_t	 len, cap;
-	bool	 failed;
+struct jw {
+	json_dump_callback_t	 put;
+	void			*arg;
+	bool			 ascii;
+	int			 rc;
 };
 
-static void
-jb_add(struct jbuf *b, const void *s, size_t n)
-{
-	size_t cap;
-	char *p;
+#define JW_ADD(w, s, n) do {						\
+	if ((w)->rc == SF_OK && (w)->put((s), (n), (w)->arg) != 0)	\
+		(w)->rc = SF_ENOMEM;					\
+} while (0)
 
-	if (b->failed)
-		return;
-	if (b->cap - b->len <= n) {
-		cap = b->cap ? b->cap : 256;
-		while (cap - b->len <= n)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+/* The UTF-8 sequence at s (RFC 3629 §4); its length, 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+	size_t n, i;
+	uint32_t c;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (n > avail)
+		return 0;
+	c = s[0] & (0x7fu >> n);
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
 	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 ||
+	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
 }
 
 static void
-jb_str(struct jbuf *b, const char *s, size_t n)
+jw_u(struct jw *w, uint32_t cp)
 {
 	static const char hex[] = "0123456789ABCDEF";	/* as jansson */
-	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
-	size_t i, run = 0;
-	unsigned char c;
+	char e[6] = { '\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15],
+	    hex[cp >> 4 & 15], hex[cp & 15] };
 
-	jb_add(b, "\"", 1);
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		jb_add(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"':	jb_add(b, "\\\"", 2); break;
-		case '\\':	jb_add(b, "\\\\", 2); break;
-		case '\b':	jb_add(b, "\\b", 2); break;
-		case '\f':	jb_add(b, "\\f", 2); break;
-		case '\n':	jb_add(b, "\\n", 2); break;
-		case '\r':	jb_add(b, "\\r", 2); break;
-		case '\t':	jb_add(b, "\\t", 2); break;
-		default:
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0x0f];
-			jb_add(b, esc, 6);
-		}
-	}
-	jb_add(b, s + run, n - run);
-	jb_add(b, "\"", 1);
+	JW_ADD(w, e, sizeof(e));
 }
 
 static void
-jb_value(struct jbuf *b, const json_t *v, int depth)
+jw_str(struct jw *w, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, run = 0, k;
+	uint32_t cp;
+	unsigned char c;
+
+	JW_ADD(w, "\"", 1);
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (c >= 0x20 && c != '"' && c != '\\' &&
+		    (c < 0x80 || !w->ascii))
+			continue;
+		JW_ADD(w, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"':	JW_ADD(w, "\\\"", 2); break;
+		case '\\':	JW_ADD(w, "\\\\", 2); break;
+		case '\b':	JW_ADD(w, "\\b", 2); break;
+		case '\f':	JW_ADD(w, "\\f", 2); break;
+		case '\n':	JW_ADD(w, "\\n", 2); break;
+		case '\r':	JW_ADD(w, "\\r", 2); break;
+		case '\t':	JW_ADD(w, "\\t", 2); break;
+		default:
+			if (c < 0x80) {
+				jw_u(w, c);
+				break;
+			}
+			if ((k = utf8_seq(p + i, n - i, &cp)) == 0) {
+				if (w->rc == SF_OK)
+					w->rc = SF_EINVAL;
+				return;
+			}
+			if (cp >= 0x10000) {	/* RFC 8259 §7: a pair */
+				cp -= 0x10000;
+				jw_u(w, 0xd800 | cp >> 10);
+				cp = 0xdc00 | (cp & 0x3ff);
+			}
+			jw_u(w, cp);
+			i += k - 1;
+			run = i + 1;
+		}
+	}
+	JW_ADD(w, s + run, n - run);
+	JW_ADD(w, "\"", 1);
+}
+
+static void
+jw_value(struct jw *w, const json_t *v, int depth)
 {
 	const char *k;
 	char num[32], *r;
@@ -147,70 +181,105 @@ jb_value(struct jbuf *b, const json_t *v, int depth)
 	int n;
 
 	if (depth > JSON_DUMP_DEPTH) {
-		b->failed = true;	/* a cycle: json_dumps refuses it too */
+		w->rc = SF_EINVAL;	/* a cycle: json_dumps refuses it too */
 		return;
 	}
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		jb_add(b, "{", 1);
+		JW_ADD(w, "{", 1);
 		i = 0;
 		json_object_foreach((json_t *)v, k, m) {
 			if (i++ > 0)
-				jb_add(b, ",", 1);
-			jb_str(b, k, strlen(k));
-			jb_add(b, ":", 1);
-			jb_value(b, m, depth + 1);
+				JW_ADD(w, ",", 1);
+			jw_str(w, k, strlen(k));
+			JW_ADD(w, ":", 1);
+			jw_value(w, m, depth + 1);
 		}
-		jb_add(b, "}", 1);
+		JW_ADD(w, "}", 1);
 		break;
 	case JSON_ARRAY:
-		jb_add(b, "[", 1);
+		JW_ADD(w, "[", 1);
 		json_array_foreach((json_t *)v, i, m) {
 			if (i > 0)
-				jb_add(b, ",", 1);
-			jb_value(b, m, depth + 1);
+				JW_ADD(w, ",", 1);
+			jw_value(w, m, depth + 1);
 		}
-		jb_add(b, "]", 1);
+		JW_ADD(w, "]", 1);
 		break;
 	case JSON_STRING:
-		jb_str(b, json_string_value(v), json_string_length(v));
+		jw_str(w, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));
-		jb_add(b, num, (size_t)n);
+		JW_ADD(w, num, (size_t)n);
 		break;
 	case JSON_REAL:
 		if ((r = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) ==
 		    NULL) {
-			b->failed = true;
+			w->rc = SF_ENOMEM;
 			return;
 		}
-		jb_add(b, r, strlen(r));
+		JW_ADD(w, r, strlen(r));
 		free(r);
 		break;
 	case JSON_TRUE:
-		jb_add(b, "true", 4);
+		JW_ADD(w, "true", 4);
 		break;
 	case JSON_FALSE:
-		jb_add(b, "false", 5);
+		JW_ADD(w, "false", 5);
 		break;
 	case JSON_NULL:
-		jb_add(b, "null", 4);
+		JW_ADD(w, "null", 4);
 		break;
 	}
+}
+
+int
+json_write_compact(const json_t *v, bool ascii, json_dump_callback_t put,
+    void *arg)
+{
+	struct jw w = { put, arg, ascii, SF_OK };
+
+	if (v == NULL)
+		return SF_EINVAL;
+	jw_value(&w, v, 1);
+	return w.rc;
+}
+
+struct jbuf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static int
+jbuf_put(const char *s, size_t n, void *arg)
+{
+	struct jbuf *b = arg;
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len <= n) {
+		cap = b->cap ? b->cap : 256;
+		while (cap - b->len <= n)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
 }
 
 char *
 json_dump_compact(const json_t *v)
 {
-	struct jbuf b = { NULL, 0, 0, false };
+	struct jbuf b = { NULL, 0, 0 };
 
-	if (v == NULL)
-		return NULL;
-	jb_value(&b, v, 1);
-	jb_add(&b, "", 1);
-	if (b.failed) {
+	if (json_write_compact(v, false, jbuf_put, &b) != SF_OK ||
+	    jbuf_put("", 1, &b) != 0) {
 		free(b.p);
 		return NULL;
 	}

@@ -144,8 +144,19 @@ const char	*http_reason(int status);
  */
 int		 json_parse_strict(const char *buf, size_t len, json_t **out,
 		    char **why);
-/* Compact serialisation with sorted keys off, "/" not escaped.  New. */
+/*
+ * Compact serialisation, members in insertion order, "/" not escaped:
+ * byte for byte json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY).  New, or
+ * NULL on a cycle or no memory.
+ */
 char		*json_dump_compact(const json_t *v);
+/*
+ * The same text (with ascii, that of JSON_ENSURE_ASCII too) handed to
+ * put in pieces, as json_dump_callback does.  SF_EINVAL on a cycle or,
+ * with ascii, a string that is not UTF-8; SF_ENOMEM when put fails.
+ */
+int		 json_write_compact(const json_t *v, bool ascii,
+		    json_dump_callback_t put, void *arg);
 
 /*
  * application/x-www-form-urlencoded (lib/form.c, WHATWG URL §5.1 with

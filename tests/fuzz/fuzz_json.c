@@ -1,7 +1,8 @@
 /*
  * fuzz_json.c - json_parse_strict, then json_dump_compact (which must
  * write exactly what jansson's json_dumps writes, and what parses back
- * to an equal value), then validate_fields on the result.
+ * to an equal value) and json_write_compact with ascii (exactly what
+ * JSON_ENSURE_ASCII makes jansson write), then validate_fields.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,34 @@ static const struct field_spec specs[] = {
 	{ "execution_scope", FIELD_OBJECT, FIELD_JSON_STRING, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
+
+static int
+put(const char *s, size_t n, void *arg)
+{
+	char **p = arg;
+	size_t l = strlen(*p);
+	char *q;
+
+	if ((q = realloc(*p, l + n + 1)) == NULL)
+		return -1;
+	memcpy(q + l, s, n);
+	q[l + n] = '\0';
+	*p = q;
+	return 0;
+}
+
+/* json_write_compact with ascii into a new string, NULL on failure. */
+static char *
+ascii_dump(const json_t *v)
+{
+	char *s = calloc(1, 1);
+
+	if (s != NULL && json_write_compact(v, true, put, &s) != SF_OK) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
@@ -43,6 +72,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		    SF_OK || !json_equal(v, back))
 			abort();
 		json_decref(back);
+		free(ref);
+		free(dump);
+		dump = ascii_dump(v);
+		ref = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+		    JSON_ENSURE_ASCII);
+		if ((dump == NULL) != (ref == NULL) || (dump != NULL &&
+		    strcmp(dump, ref) != 0))
+			abort();
 		free(ref);
 		free(dump);
 	}

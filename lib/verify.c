@@ -60,21 +60,37 @@ static int
 deny(struct verify_result *r, enum verify_check c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* r->why = "<check>: <fmt ...>" (NULL when out of memory); SF_EDENIED. */
 static int
 deny(struct verify_result *r, enum verify_check c, const char *fmt, ...)
 {
+	char buf[1024], *s = NULL;
+	const char *name = verify_check_name(c);
+	size_t n = strlen(name) + 2;
 	va_list ap;
-	char *s = NULL;
+	int m;
 
 	r->check = c;
+	free(r->why);
+	r->why = NULL;
+	/* Formatted once on the stack; a longer text again on the heap. */
+	va_start(ap, fmt);
+	m = vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return SF_EDENIED;
+	if ((size_t)m < sizeof(buf) - n) {
+		memcpy(buf, name, n - 2);
+		memcpy(buf + n - 2, ": ", 2);
+		r->why = sf_strdup(buf);
+		return SF_EDENIED;
+	}
 	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) == -1)
 		s = NULL;
 	va_end(ap);
-	free(r->why);
-	r->why = NULL;
 	if (s != NULL) {
-		(void)sf_asprintf(&r->why, "%s: %s", verify_check_name(c), s);
+		(void)sf_asprintf(&r->why, "%s: %s", name, s);
 		free(s);
 	}
 	return SF_EDENIED;
@@ -289,22 +305,101 @@ check_execution(const json_t *claims, const json_t *tool,
 	return SF_OK;
 }
 
-/* The host of a wimse:// or spiffe:// URI (new), or NULL. */
-static char *
-uri_domain(const char *s)
+/*
+ * The length of the host of a wimse:// or spiffe:// URI at *s (moved to
+ * the host), or 0 when s is neither.
+ */
+static size_t
+uri_domain(const char **s)
 {
-	const char *p;
+	const char *p = *s;
+	size_t n;
 
-	if (s == NULL)
-		return NULL;
-	if (strncmp(s, "wimse://", 8) == 0)
-		s += 8;
-	else if (strncmp(s, "spiffe://", 9) == 0)
-		s += 9;
+	if (p == NULL)
+		return 0;
+	if (strncmp(p, "wimse://", 8) == 0)
+		p += 8;
+	else if (strncmp(p, "spiffe://", 9) == 0)
+		p += 9;
 	else
+		return 0;
+	n = strcspn(p, "/");
+	*s = p;
+	return n;
+}
+
+/*
+ * Set o[k] to a copy of the string v (NUL-free UTF-8, as checked by the
+ * parser it came from) of n bytes.  -1 when out of memory.
+ */
+static int
+set_str(json_t *o, const char *k, const char *v, size_t n)
+{
+	return json_object_set_new_nocheck(o, k, json_stringn_nocheck(v, n));
+}
+
+/*
+ * Set o[k] to the call's string v when given; a string that is not UTF-8
+ * is left out (json_string refuses it).  -1 when out of memory.
+ */
+static int
+set_call(json_t *o, const char *k, const char *v)
+{
+	json_t *j;
+
+	if (v == NULL || (j = json_string(v)) == NULL)
+		return 0;
+	return json_object_set_new_nocheck(o, k, j);
+}
+
+/*
+ * The policy input of API.md, new: {action, target, subject {id,
+ * trust_domain}, token, tool, context {htm?, htu?, exec_act?, target?,
+ * inp_hash?}}, token and tool borrowed.  sub and td come from the parsed
+ * (UTF-8-checked) claims; the call's strings are checked.  NULL when out
+ * of memory or the call's tool_id is not UTF-8.
+ */
+static json_t *
+policy_input(const json_t *claims, const json_t *tool, const char *sub,
+    const struct verify_call *call)
+{
+	const char *td = json_string_value(json_object_get(claims, "td"));
+	json_t *in, *subj, *ctx, *target;
+	size_t tdlen;
+	int bad;
+
+	if (td != NULL)
+		tdlen = strlen(td);
+	else {
+		td = sub;
+		if ((tdlen = uri_domain(&td)) == 0)
+			td = "";
+	}
+	if ((target = json_string(call->tool_id)) == NULL)
 		return NULL;
-	p = strchr(s, '/');
-	return sf_strndup(s, p != NULL ? (size_t)(p - s) : strlen(s));
+	in = json_object();
+	subj = json_object();
+	ctx = json_object();
+	bad = in == NULL || subj == NULL || ctx == NULL;
+	bad |= set_str(in, "action", "mcp_tool_call", 13);
+	bad |= json_object_set_new_nocheck(in, "target", target);
+	bad |= set_str(subj, "id", sub, strlen(sub));
+	bad |= set_str(subj, "trust_domain", td, tdlen);
+	bad |= json_object_set_new_nocheck(in, "subject", subj);
+	bad |= json_object_set_nocheck(in, "token",
+	    (json_t *)(uintptr_t)claims);
+	bad |= json_object_set_nocheck(in, "tool", (json_t *)(uintptr_t)tool);
+	bad |= set_call(ctx, "htm", call->htm);
+	bad |= set_call(ctx, "htu", call->htu);
+	bad |= set_call(ctx, "exec_act", call->exec_act);
+	bad |= set_call(ctx, "target", call->target);
+	bad |= set_call(ctx, "inp_hash", call->inp_hash);
+	bad |= json_object_set_new_nocheck(in, "context", ctx);
+	if (bad) {
+		json_decref(in);
+		return NULL;
+	}
+	return in;
 }
 
 static int
@@ -314,37 +409,15 @@ check_policy(const struct verify_ctx *vc, const json_t *claims,
 {
 	struct policy_decision dec = { 0 };
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
-	const char *td = json_string_value(json_object_get(claims, "td"));
-	char *dom = NULL;
-	json_t *input, *ctx;
+	json_t *input;
 	uint64_t t0;
 	int rc;
 
 	if (vc->policy == NULL)
 		return vc->require_policy ? deny(r, VERIFY_POLICY,
 		    "no policy is loaded") : SF_OK;
-	if (td == NULL)
-		td = dom = uri_domain(sub);
-	ctx = json_object();
-	input = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O, s:O, s:o}",
-	    "action", "mcp_tool_call", "target", call->tool_id,
-	    "subject", "id", sub, "trust_domain", td ? td : "",
-	    "token", claims, "tool", tool, "context", ctx);
-	free(dom);
-	if (input == NULL)
+	if ((input = policy_input(claims, tool, sub, call)) == NULL)
 		return SF_ENOMEM;
-	if (call->htm != NULL)
-		json_object_set_new(ctx, "htm", json_string(call->htm));
-	if (call->htu != NULL)
-		json_object_set_new(ctx, "htu", json_string(call->htu));
-	if (call->exec_act != NULL)
-		json_object_set_new(ctx, "exec_act",
-		    json_string(call->exec_act));
-	if (call->target != NULL)
-		json_object_set_new(ctx, "target", json_string(call->target));
-	if (call->inp_hash != NULL)
-		json_object_set_new(ctx, "inp_hash",
-		    json_string(call->inp_hash));
 	t0 = sf_mono_ns();
 	rc = policy_decide(vc->policy, "mcp_tool_call", input, &dec);
 	r->policy_ns = sf_mono_ns() - t0;

@@ -315,6 +315,36 @@ scope(void)
 	free(t);
 }
 
+/*
+ * Compile into *out a bundle dir/name of mcp.rego = rego and, unless NULL,
+ * data.json = data; *out NULL (the test failed) when it does not compile.
+ */
+static void
+load_policy(const char *name, const char *rego, const char *data,
+    struct policy **out)
+{
+	char *pd = NULL, *f = NULL, *err = NULL;
+
+	*out = NULL;
+	T_OK(sf_asprintf(&pd, "%s/%s", dir, name));
+	T(mkdir(pd, 0755) == 0);
+	T_OK(sf_asprintf(&f, "%s/mcp.rego", pd));
+	T_OK(sf_write_file(f, rego, strlen(rego), 0644));
+	if (data != NULL) {
+		free(f);
+		T_OK(sf_asprintf(&f, "%s/data.json", pd));
+		T_OK(sf_write_file(f, data, strlen(data), 0644));
+	}
+	if (policy_load(pd, out, &err) != SF_OK) {
+		snprintf(t_where, sizeof(t_where), "policy_load: %s",
+		    err ? err : "?");
+		t_failed_now = 1;
+		free(err);
+	}
+	free(f);
+	free(pd);
+}
+
 static void
 policy(void)
 {
@@ -328,22 +358,14 @@ policy(void)
 	    "\tinput.token.jti == \"jti-1\"\n}\n\n"
 	    "reason := \"not td.test\" if not allow\n";
 	struct policy *p = NULL;
-	char *pd = NULL, *f = NULL, *err = NULL, *t;
+	char *t;
 
 	t = mint(NULL, NULL);
 	/* Required and absent: refused. */
 	T(run(&vc, tool_a, t, &a) == VERIFY_POLICY);
-	T_OK(sf_asprintf(&pd, "%s/policy", dir));
-	T(mkdir(pd, 0755) == 0);
-	T_OK(sf_asprintf(&f, "%s/mcp.rego", pd));
-	T_OK(sf_write_file(f, rego, strlen(rego), 0644));
-	if (policy_load(pd, &p, &err) != SF_OK) {
-		snprintf(t_where, sizeof(t_where), "policy_load: %s",
-		    err ? err : "?");
-		t_failed_now = 1;
-		free(err);
+	load_policy("policy", rego, NULL, &p);
+	if (p == NULL)
 		goto out;
-	}
 	vc.policy = p;
 	T(run(&vc, tool_a, t, &a) == VERIFY_OK);
 	free(t);
@@ -352,8 +374,91 @@ policy(void)
 out:
 	policy_free(p);
 	free(t);
-	free(f);
-	free(pd);
+}
+
+/* The policy input is exactly API.md's, whichever members the call has. */
+static void
+policy_input(void)
+{
+	struct verify_ctx vc = { keyring_public(kr), ISS, 60, NULL, NULL,
+	    true };
+	struct verify_call a = { "code-search", NULL, NULL, NULL, NULL, NULL };
+	struct verify_call ex = { "code-search", "POST",
+	    "https://mcp.test/x", "sha256:abc", "query", "repo:x" };
+	static const char rego[] = "package starfly.mcp_tool_call\n\n"
+	    "default allow := false\n\n"
+	    "base if {\n\tinput.action == \"mcp_tool_call\"\n"
+	    "\tinput.target == \"code-search\"\n"
+	    "\tinput.tool == data.tool\n"
+	    "\tinput.token.jti == \"jti-1\"\n"
+	    "\tcount(input) == 6\n}\n\n"
+	    "allow if {\n\tbase\n\tinput.context == {}\n"
+	    "\tinput.subject == {\"id\": \"wimse://td.test/ns/a/sa/agent\", "
+	    "\"trust_domain\": \"td.test\"}\n}\n\n"
+	    "allow if {\n\tbase\n\tinput.context == {\"htm\": \"POST\", "
+	    "\"htu\": \"https://mcp.test/x\", \"inp_hash\": \"sha256:abc\", "
+	    "\"exec_act\": \"query\", \"target\": \"repo:x\"}\n"
+	    "\tinput.subject == {\"id\": \"wimse://dom.test/ns/a/sa/b\", "
+	    "\"trust_domain\": \"dom.test\"}\n}\n\n"
+	    "allow if {\n\tbase\n\tinput.context == {}\n"
+	    "\tinput.subject == {\"id\": \"agent-7\", "
+	    "\"trust_domain\": \"\"}\n}\n";
+	struct policy *p = NULL;
+	char *t = NULL, *s;
+	json_t *c;
+
+	c = json_pack("{s:O}", "tool", tool_a);
+	s = json_dumps(c, 0);
+	json_decref(c);
+	T(s != NULL);
+	load_policy("policy-input", rego, s, &p);
+	free(s);
+	if (p == NULL)
+		goto out;
+	vc.policy = p;
+	/* td given: it is the trust domain; no call members: context {}. */
+	t = mint(NULL, NULL);
+	T(run(&vc, tool_a, t, &a) == VERIFY_OK);
+	T(run(&vc, tool_a, t, &ex) == VERIFY_POLICY);
+	free(t);
+	/* No td: the domain of a wimse:// sub; every call member. */
+	t = mint(NULL, "{\"sub\":\"wimse://dom.test/ns/a/sa/b\","
+	    "\"td\":null}");
+	T(run(&vc, tool_a, t, &ex) == VERIFY_OK);
+	T(run(&vc, tool_a, t, &a) == VERIFY_POLICY);
+	free(t);
+	/* Neither: an empty trust domain. */
+	t = mint(NULL, "{\"sub\":\"agent-7\",\"td\":null}");
+	T(run(&vc, tool_a, t, &a) == VERIFY_OK);
+out:
+	policy_free(p);
+	free(t);
+}
+
+/* The reason is "<check>: <text>", whole also past the stack buffer. */
+static void
+deny_text(void)
+{
+	struct verify_ctx vc = { keyring_public(kr), ISS, 60, NULL, NULL,
+	    false };
+	struct verify_call call = { NULL, NULL, NULL, NULL, NULL, NULL };
+	struct verify_result r;
+	char id[3001], *t = mint(NULL, NULL), *want = NULL;
+	size_t n;
+
+	for (n = 1; n <= sizeof(id); n += sizeof(id) / 3) {
+		memset(id, 'x', n - 1);
+		id[n - 1] = '\0';
+		call.tool_id = id;
+		T(verify_tool_call(&vc, NULL, t, strlen(t), &call, now, &r) ==
+		    SF_EDENIED);
+		T_OK(sf_asprintf(&want, "tool: tool %s is not registered", id));
+		T(r.check == VERIFY_TOOL && r.why != NULL);
+		T_EQ_STR(r.why, want);
+		free(want);
+		verify_result_clear(&r);
+	}
+	free(t);
 }
 
 static void
@@ -458,6 +563,8 @@ main(void)
 	RUN(revocation);
 	RUN(scope);
 	RUN(policy);
+	RUN(policy_input);
+	RUN(deny_text);
 	RUN(registry);
 	RUN(teardown);
 	return T_DONE();

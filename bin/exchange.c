@@ -256,15 +256,36 @@ collect_audiences(struct xctx *x, struct http_req *req, json_t *body,
 }
 
 /* {"id","trust_domain","type","issuer","claims"} for the policy input. */
+/*
+ * o with member k set to v; takes ownership of o and v.  NULL (o freed)
+ * when either is NULL or the set fails, so calls chain.  Objects are
+ * built member by member: json_pack parses its format on every call.
+ */
+static json_t *
+obj_set(json_t *o, const char *k, json_t *v)
+{
+	if (o == NULL || v == NULL || json_object_set_new_nocheck(o, k, v) !=
+	    0) {
+		json_decref(v);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The policy input's view of a validated subject (new, NULL: no memory). */
 static json_t *
 subject_json(const struct subject *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:O}",
-	    "id", s->id, "trust_domain", s->trust_domain, "type", s->type,
-	    "issuer", s->issuer ? s->issuer : "",
-	    "claims", s->claims ? s->claims : json_object());
-}
+	json_t *o = json_object();
 
+	o = obj_set(o, "id", json_string(s->id));
+	o = obj_set(o, "trust_domain", json_string(s->trust_domain));
+	o = obj_set(o, "type", json_string(s->type));
+	o = obj_set(o, "issuer", json_string(s->issuer ? s->issuer : ""));
+	return obj_set(o, "claims", s->claims ? json_incref(s->claims) :
+	    json_object());
+}
 
 /* Words of a space-separated scope present in both (new string). */
 static char *
@@ -607,13 +628,13 @@ post_token(struct http_req *req, void *arg)
 		goto out;
 
 	/* Policy: data.starfly.exchange. */
-	input = json_pack("{s:s, s:O, s:O, s:o, s:{s:s, s:s}}",
-	    "action", "exchange",
-	    "target", json_array_get(auds, 0),
-	    "audiences", auds,
-	    "subject", subject_json(&sub),
-	    "context", "scope", scope ? scope : "",
-	    "client_id", client ? client : "");
+	input = obj_set(json_object(), "action", json_string("exchange"));
+	input = obj_set(input, "target", json_incref(json_array_get(auds, 0)));
+	input = obj_set(input, "audiences", json_incref(auds));
+	input = obj_set(input, "subject", subject_json(&sub));
+	input = obj_set(input, "context", obj_set(obj_set(json_object(),
+	    "scope", json_string(scope ? scope : "")), "client_id",
+	    json_string(client ? client : "")));
 	if (input == NULL) {
 		rc = SF_ENOMEM;
 		goto out;
@@ -724,12 +745,16 @@ post_token(struct http_req *req, void *arg)
 		rc = SF_ECRYPTO;
 		goto out;
 	}
-	claims = json_pack("{s:s, s:s, s:O, s:I, s:I, s:s, s:s, s:s}",
-	    "iss", c->issuer, "sub", sub.id,
-	    "aud", json_array_size(auds) == 1 ? json_array_get(auds, 0) : auds,
-	    "iat", (json_int_t)now, "exp", (json_int_t)exp, "jti", jti,
-	    "td", sub.trust_domain,
-	    "client_id", client ? client : sub.id);
+	claims = obj_set(json_object(), "iss", json_string(c->issuer));
+	claims = obj_set(claims, "sub", json_string(sub.id));
+	claims = obj_set(claims, "aud", json_incref(json_array_size(auds) ==
+	    1 ? json_array_get(auds, 0) : auds));
+	claims = obj_set(claims, "iat", json_integer(now));
+	claims = obj_set(claims, "exp", json_integer(exp));
+	claims = obj_set(claims, "jti", json_string(jti));
+	claims = obj_set(claims, "td", json_string(sub.trust_domain));
+	claims = obj_set(claims, "client_id", json_string(client ? client :
+	    sub.id));
 	if (claims == NULL) {
 		rc = SF_ENOMEM;
 		goto out;

@@ -51,6 +51,7 @@
 #define AUDIT_LINE_MAX		(64 * 1024)
 #define AUDIT_ROTATE_BYTES	(64ll * 1024 * 1024)
 #define AUDIT_CUR		"audit.log"
+#define AUDIT_SPIN_NS		20000	/* spin on a held head before sleeping */
 #define HASH_HEX		64
 #define PREV_LEN		(sizeof(",\"prev\":\"\"") - 1 + HASH_HEX)
 #define SUFFIX_LEN		(sizeof(",\"hash\":\"\"}") - 1 + HASH_HEX)
@@ -717,9 +718,29 @@ head_from_files(struct audit *a)
 static int
 head_lock(struct audit *a)
 {
-	int rc;
+	uint64_t until = 0;
+	int rc, i;
 
-	if ((rc = pthread_mutex_lock(&a->shm->mu)) == EOWNERDEAD) {
+	/*
+	 * The head is held for one hash and one write(2), a few
+	 * microseconds: spin that long on trylock before sleeping, since a
+	 * futex wait and the holder's wake-up cost more (and a spinning
+	 * waiter leaves the holder's unlock without a system call).
+	 */
+	for (i = 0; (rc = pthread_mutex_trylock(&a->shm->mu)) == EBUSY; i++) {
+		if (i % 32 == 0) {
+			if (until == 0)
+				until = sf_mono_ns() + AUDIT_SPIN_NS;
+			else if (sf_mono_ns() > until) {
+				rc = pthread_mutex_lock(&a->shm->mu);
+				break;
+			}
+		}
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	if (rc == EOWNERDEAD) {
 		/* Its owner died mid-append: the files are the truth. */
 		head_from_files(a);
 		pthread_mutex_consistent(&a->shm->mu);

@@ -1,5 +1,7 @@
 /*
- * fuzz_json.c - json_parse_strict, then json_dump_compact (which must
+ * fuzz_json.c - json_parse_strict (whose fast path must accept only
+ * what jansson accepts, as an equal value, and decline nothing jansson
+ * accepts within the depth limit), then json_dump_compact (which must
  * write exactly what jansson's json_dumps writes, and what parses back
  * to an equal value) and json_write_compact with ascii (exactly what
  * JSON_ENSURE_ASCII makes jansson write), then validate_fields.
@@ -21,6 +23,27 @@ static const struct field_spec specs[] = {
 	{ "execution_scope", FIELD_OBJECT, FIELD_JSON_STRING, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
 };
+
+/* Nesting depth of v, the top value at 1 (json.c's rule). */
+static int
+json_depth(const json_t *v)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+	int d = 0, e;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, m)
+			if ((e = json_depth(m)) > d)
+				d = e;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			if ((e = json_depth(m)) > d)
+				d = e;
+	}
+	return d + 1;
+}
 
 static int
 put(const char *s, size_t n, void *arg)
@@ -56,11 +79,23 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	char *why = NULL, *dump;
 	json_t *v = NULL;
 
-	if (json_parse_strict((const char *)data, size, &v, &why) != SF_OK) {
-		if (v != NULL || why == NULL)
+	{
+		/* The fast path of json_parse_strict must agree with jansson. */
+		json_t *ref = json_loadb((const char *)data, size,
+		    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+		int rc = json_parse_strict((const char *)data, size, &v, &why);
+
+		if (rc == SF_OK && (ref == NULL || !json_equal(v, ref)))
 			abort();
-		free(why);
-		return 0;
+		if (rc != SF_OK && ref != NULL && json_depth(ref) <= 64)
+			abort();
+		json_decref(ref);
+		if (rc != SF_OK) {
+			if (v != NULL || why == NULL)
+				abort();
+			free(why);
+			return 0;
+		}
 	}
 	if ((dump = json_dump_compact(v)) != NULL) {
 		char *ref = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

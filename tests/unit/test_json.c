@@ -83,10 +83,55 @@ test_long_string(void)
 	json_decref(v);
 }
 
+/* json_parse_strict agrees with jansson on documents of every path. */
+static void
+test_parse_like_jansson(void)
+{
+	static const char *const ok[] = {
+		"{}", " {\"a\" : [ ] } ", "{\"a\":\"\"}",
+		"{\"grant_type\":\"x\",\"audience\":[\"a\",\"b\"],"
+		    "\"n\":-12,\"z\":0,\"m\":-0,\"t\":true,\"f\":false,"
+		    "\"x\":null,\"o\":{\"p\":[1,{\"q\":{}}]}}",
+		"{\"big\":123456789012345678,\"bigger\":1234567890123456789}",
+		"{\"esc\":\"a\\\"b\\u00e9\",\"u\":\"\xc3\xa9\",\"del\":\"\x7f\"}",
+		"{\"r\":1.5,\"e\":2E3}", "[1,2]", "\"s\"", "7",
+	};
+	static const char *const bad[] = {
+		"{\"a\":1,\"a\":2}", "{\"a\":01}", "{\"a\":1,}",
+		"{\"a\" 1}", "{\"a\":1} x", "{\"a\":tru}", "{\"a\":-}",
+		"{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", "{", "",
+		"{\"a\":[1 2]}", "{\"a\":99999999999999999999}",
+	};
+	json_t *v, *ref;
+	char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		T((ref = json_loads(ok[i], JSON_DECODE_ANY |
+		    JSON_REJECT_DUPLICATES, NULL)) != NULL);
+		T_OK(json_parse_strict(ok[i], strlen(ok[i]), &v, &why));
+		T(json_equal(v, ref) && why == NULL);
+		T(same_as_jansson(v));
+		json_decref(v);
+		json_decref(ref);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T(json_parse_strict(bad[i], strlen(bad[i]), &v, &why) ==
+		    SF_EPARSE);
+		T(v == NULL && why != NULL && strncmp(why, "line ", 5) == 0);
+		free(why);
+	}
+	T(json_parse_strict("{\"a\":1,\"a\":2}", 13, &v, &why) ==
+	    SF_EPARSE);
+	T(strstr(why, "duplicate") != NULL);	/* jansson's own words */
+	free(why);
+}
+
 int
 main(void)
 {
 	t_prog = "json";
+	RUN(test_parse_like_jansson);
 	RUN(test_scalars_and_escapes);
 	RUN(test_nested_in_order);
 	RUN(test_cycle_and_null);

@@ -65,7 +65,9 @@ main(int argc, char *argv[])
 		    r.in)) > 0)
 			len += n;
 		body[len] = '\0';
-		doc = json_loadb(body, (size_t)len, 0, NULL);
+		/* The body is read as the programs read theirs. */
+		if (json_parse_strict(body, (size_t)len, &doc, NULL) != SF_OK)
+			doc = NULL;
 		tok = (char *)json_string_value(json_object_get(doc,
 		    "subject_token"));
 		if (tok != NULL && (set == NULL || jws_verify_compact(tok,

@@ -773,7 +773,9 @@ revoke_ring_open(const char *store_path)
 {
 	struct ring_map *m;
 	struct stat sb;
+	uint64_t hdr[2];
 	char *path = NULL;
+	bool fresh = false;
 	int fd = -1, rc = SF_ESYS;
 
 	if (ring.m != NULL)
@@ -784,15 +786,24 @@ revoke_ring_open(const char *store_path)
 	    fchmod(fd, 0660) == -1 || ring_lock(fd, F_WRLCK) != SF_OK ||
 	    fstat(fd, &sb) == -1)
 		goto fail;
-	if ((size_t)sb.st_size != sizeof(struct ring_map) &&
-	    (ftruncate(fd, 0) == -1 ||
-	    ftruncate(fd, (off_t)sizeof(struct ring_map)) == -1))
-		goto fail;
+	/*
+	 * A ring of another size or without its magic is zeroed through
+	 * the file (truncated and grown again), not with a memset of the
+	 * mapping, which would make all its pages count as this process's
+	 * own memory.  Under the write lock: no other process is in here.
+	 */
+	if ((size_t)sb.st_size != sizeof(struct ring_map) ||
+	    pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+	    hdr[0] != REVOKE_RING_MAGIC || hdr[1] != REVOKE_RING_SLOTS) {
+		if (ftruncate(fd, 0) == -1 ||
+		    ftruncate(fd, (off_t)sizeof(struct ring_map)) == -1)
+			goto fail;
+		fresh = true;
+	}
 	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		goto fail;
-	if (m->magic != REVOKE_RING_MAGIC || m->slots != REVOKE_RING_SLOTS) {
-		memset(m, 0, sizeof(*m));
+	if (fresh) {
 		m->slots = REVOKE_RING_SLOTS;
 		atomic_thread_fence(memory_order_release);
 		m->magic = REVOKE_RING_MAGIC;

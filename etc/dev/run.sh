@@ -59,9 +59,19 @@ workers() {
 	case $1 in exchange|mcp) nproc 2>/dev/null || echo 2 ;; *) echo 1 ;; esac
 }
 for p in exchange jwks mcp signals sys events; do
+	rm -f "$run/$p.sock"	# a stale one would pass the wait below
 	"$top/bin/$p.fcgi" --config "$conf" --listen "$run/$p.sock" \
 	    --workers "$(workers $p)" &
 	pids="$pids $!"
+done
+# lighttpd takes a backend whose socket is missing as down for a while
+# (503): start it once every program listens (5 s at most).
+i=0
+for p in exchange jwks mcp signals sys events; do
+	while [ ! -S "$run/$p.sock" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 done
 sed -e "s|@TOP@|$top|g" -e "s|@VAR@|$var|g" -e "s|@PORT@|$port|g" \
     "$top/etc/lighttpd/starfly-dev.conf.in" > "$var/lighttpd.conf"

@@ -58,8 +58,7 @@
 
 static const char zero_hash[HASH_HEX + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
-/* Lower case, then (hexdigit + 16) upper case. */
-static const char hexdigit[] = "0123456789abcdef0123456789ABCDEF";
+static const char hexdigit[] = "0123456789abcdef";
 
 struct audit_shm {
 	uint64_t	 magic;
@@ -93,34 +92,15 @@ struct audit {
 	uint32_t	 dirty;
 };
 
-/*
- * Once a process: the SHA-256 implementation (fetched, not looked up
- * again on each hash) and the pid the records carry.  The pid is kept
- * across fork(3) by an atfork handler; a child made without fork(3)
- * (a raw clone) must not append.
- */
+/* Once a process: the SHA-256 implementation, fetched rather than looked
+ * up again on each hash. */
 static pthread_once_t	 once = PTHREAD_ONCE_INIT;
 static EVP_MD		*sha256_md;	/* never freed */
-static pid_t		 cur_pid;	/* 0: no atfork handler, ask */
-
-static void
-forked_child(void)
-{
-	cur_pid = getpid();
-}
 
 static void
 init_once(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (pthread_atfork(NULL, NULL, forked_child) == 0)
-		cur_pid = getpid();
-}
-
-static pid_t
-my_pid(void)
-{
-	return cur_pid != 0 ? cur_pid : getpid();
 }
 
 /*
@@ -215,54 +195,18 @@ static const unsigned char plain[256] = {
 };
 #undef P_
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid;
- * its code point in *cpp.
- */
-static size_t
-utf8_len(const unsigned char *s, size_t avail, uint32_t *cpp)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80) {
-		*cpp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n > avail)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	*cpp = cp;
-	return n;
-}
-
-/* \u and four hex digits (digits from hexdigit + 16: upper case) of cp. */
+/* \u and four lower-case hex digits of the control character c. */
 static void
-sb_u_esc(struct sbuf *b, uint32_t cp, const char *digits)
+sb_u_esc(struct sbuf *b, unsigned char c)
 {
 	char esc[6];
 
 	esc[0] = '\\';
 	esc[1] = 'u';
-	esc[2] = digits[cp >> 12 & 15];
-	esc[3] = digits[cp >> 8 & 15];
-	esc[4] = digits[cp >> 4 & 15];
-	esc[5] = digits[cp & 15];
+	esc[2] = '0';
+	esc[3] = '0';
+	esc[4] = hexdigit[c >> 4];
+	esc[5] = hexdigit[c & 15];
 	sb_add(b, esc, sizeof(esc));
 }
 
@@ -298,7 +242,7 @@ sb_json_str(struct sbuf *b, const char *s)
 			sb_add(b, s + i, n);
 			continue;
 		}
-		n = utf8_len(p + i, len - i, &cp);
+		n = json_utf8_seq(p + i, len - i, &cp);
 		if (n == 0) {
 			sb_lit(b, "\\ufffd");
 			n = 1;
@@ -307,7 +251,7 @@ sb_json_str(struct sbuf *b, const char *s)
 			esc[1] = (char)p[i];
 			sb_add(b, esc, 2);
 		} else if (p[i] < 0x20 || p[i] == 0x7f)
-			sb_u_esc(b, p[i], hexdigit);
+			sb_u_esc(b, p[i]);
 		else
 			sb_add(b, s + i, n);
 	}
@@ -860,7 +804,7 @@ audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
-	if (a->sync_pid != 0 && a->sync_pid == my_pid()) {
+	if (a->sync_pid != 0 && a->sync_pid == sf_getpid()) {
 		pthread_mutex_lock(&a->mu);
 		a->stop = true;
 		pthread_cond_signal(&a->cond);
@@ -923,7 +867,7 @@ sync_start(struct audit *a)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
-	pid_t me = my_pid();
+	pid_t me = sf_getpid();
 
 	if (a->sync_pid == me)
 		return;
@@ -1032,7 +976,7 @@ format_body(struct audit *a, const char *request_id, const char *type,
 	sb_member(b, "request_id", request_id);
 	sb_member(b, "program", a->prog);
 	sb_lit(b, ",\"pid\":");
-	p = put_dec(pid + sizeof(pid), (uint64_t)my_pid());
+	p = put_dec(pid + sizeof(pid), (uint64_t)sf_getpid());
 	sb_add(b, p, (size_t)(pid + sizeof(pid) - p));
 	sb_member(b, "type", type ? type : "other");
 	sb_member(b, "action", action);

@@ -276,13 +276,18 @@ struct jw {
 		(w)->rc = SF_ENOMEM;					\
 } while (0)
 
-/* The UTF-8 sequence at s (RFC 3629 §4); its length, 0 when invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t avail, uint32_t *cp)
+size_t
+json_utf8_seq(const unsigned char *s, size_t avail, uint32_t *cp)
 {
 	size_t n, i;
 	uint32_t c;
 
+	if (avail == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
 	if (s[0] < 0xc2 || s[0] > 0xf4)
 		return 0;
 	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
@@ -340,7 +345,7 @@ jw_str(struct jw *w, const char *s, size_t n)
 				jw_u(w, c);
 				break;
 			}
-			if ((k = utf8_seq(p + i, n - i, &cp)) == 0) {
+			if ((k = json_utf8_seq(p + i, n - i, &cp)) == 0) {
 				if (w->rc == SF_OK)
 					w->rc = SF_EINVAL;
 				return;

@@ -102,6 +102,9 @@ uint64_t	 sf_mono_ns(void);
 /* n random bytes from OpenSSL's DRBG. */
 int		 sf_random(void *buf, size_t n);
 
+/* This process's pid, cached and kept right across fork(3). */
+pid_t		 sf_getpid(void);
+
 /* Lowercase hyphenated UUIDv4 into out[37]. */
 int		 sf_uuid4(char out[37]);
 

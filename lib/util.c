@@ -204,29 +204,45 @@ sf_random(void *buf, size_t n)
 }
 
 /*
- * Identifiers come from OpenSSL's DRBG in blocks of UUID_POOL bytes, one
- * RAND_bytes per 32 identifiers instead of one each.  The pool is per
- * thread, and a forked child drops what it inherited so that parent and
- * child never hand out the same bytes.
+ * Per-process state kept across fork(3) by one atfork handler: the pid
+ * (getpid(2) is a system call on every use since glibc 2.25) and the
+ * identifier pool below, which a child drops so that parent and child
+ * never hand out the same bytes.  Without the handler (pthread_atfork
+ * failed) neither is cached.
  */
 #define UUID_POOL	512
 static _Thread_local unsigned char uuid_pool[UUID_POOL];
 static _Thread_local size_t uuid_off = UUID_POOL;
-static pthread_once_t uuid_once = PTHREAD_ONCE_INIT;
+static pthread_once_t proc_once = PTHREAD_ONCE_INIT;
+static pid_t proc_pid;			/* 0: not cached */
 
 static void
-uuid_forked(void)
+proc_forked(void)
 {
 	OPENSSL_cleanse(uuid_pool, sizeof(uuid_pool));
 	uuid_off = UUID_POOL;
+	proc_pid = getpid();
 }
 
 static void
-uuid_init(void)
+proc_init(void)
 {
-	(void)pthread_atfork(NULL, NULL, uuid_forked);
+	if (pthread_atfork(NULL, NULL, proc_forked) == 0)
+		proc_pid = getpid();
 }
 
+pid_t
+sf_getpid(void)
+{
+	(void)pthread_once(&proc_once, proc_init);
+	return proc_pid != 0 ? proc_pid : getpid();
+}
+
+/*
+ * Identifiers come from OpenSSL's DRBG in blocks of UUID_POOL bytes, one
+ * RAND_bytes per 32 identifiers instead of one each; the pool is per
+ * thread.
+ */
 int
 sf_uuid4(char out[37])
 {
@@ -236,15 +252,20 @@ sf_uuid4(char out[37])
 	int rc;
 
 	out[0] = '\0';
-	(void)pthread_once(&uuid_once, uuid_init);
-	if (uuid_off + sizeof(b) > UUID_POOL) {
-		if ((rc = sf_random(uuid_pool, UUID_POOL)) != SF_OK)
+	(void)pthread_once(&proc_once, proc_init);
+	if (proc_pid == 0) {		/* no atfork handler: no pool */
+		if ((rc = sf_random(b, sizeof(b))) != SF_OK)
 			return rc;
-		uuid_off = 0;
+	} else {
+		if (uuid_off + sizeof(b) > UUID_POOL) {
+			if ((rc = sf_random(uuid_pool, UUID_POOL)) != SF_OK)
+				return rc;
+			uuid_off = 0;
+		}
+		memcpy(b, uuid_pool + uuid_off, sizeof(b));
+		OPENSSL_cleanse(uuid_pool + uuid_off, sizeof(b));
+		uuid_off += sizeof(b);
 	}
-	memcpy(b, uuid_pool + uuid_off, sizeof(b));
-	OPENSSL_cleanse(uuid_pool + uuid_off, sizeof(b));
-	uuid_off += sizeof(b);
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);	/* RFC 9562 §5.4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	for (i = j = 0; i < sizeof(b); i++) {

@@ -157,6 +157,13 @@ char		*json_dump_compact(const json_t *v);
  */
 int		 json_write_compact(const json_t *v, bool ascii,
 		    json_dump_callback_t put, void *arg);
+/*
+ * The length (1..4) of the well-formed UTF-8 sequence at s (RFC 3629 §4:
+ * shortest form, no surrogates, at most U+10FFFF) and its code point in
+ * *cp; 0 when there is none within avail bytes.
+ */
+size_t		 json_utf8_seq(const unsigned char *s, size_t avail,
+		    uint32_t *cp);
 
 /*
  * application/x-www-form-urlencoded (lib/form.c, WHATWG URL §5.1 with

@@ -1,4 +1,4 @@
-/* test_util.c - small helpers of lib/util.c: UUIDv4 identifiers. */
+/* test_util.c - small helpers of lib/util.c: the pid, UUIDv4 identifiers. */
 #include <sys/wait.h>
 
 #include <string.h>
@@ -81,10 +81,26 @@ test_uuid4_fork(void)
 	}
 }
 
+/* The cached pid is the process's own, in the parent and in a child. */
+static void
+test_getpid_fork(void)
+{
+	pid_t parent, pid;
+	int status;
+
+	T((parent = sf_getpid()) == getpid());
+	if ((pid = fork()) == 0)
+		_exit(sf_getpid() == getpid() && sf_getpid() != parent ? 0 : 1);
+	T(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0);
+	T(sf_getpid() == parent);
+}
+
 int
 main(void)
 {
 	t_prog = "util";
+	RUN(test_getpid_fork);
 	RUN(test_uuid4_shape_and_distinct);
 	RUN(test_uuid4_fork);
 	return T_DONE();

@@ -255,7 +255,6 @@ collect_audiences(struct xctx *x, struct http_req *req, json_t *body,
 	return SF_OK;
 }
 
-/* {"id","trust_domain","type","issuer","claims"} for the policy input. */
 /*
  * o with member k set to v; takes ownership of o and v.  NULL (o freed)
  * when either is NULL or the set fails, so calls chain.  Objects are
@@ -273,7 +272,10 @@ obj_set(json_t *o, const char *k, json_t *v)
 	return o;
 }
 
-/* The policy input's view of a validated subject (new, NULL: no memory). */
+/*
+ * {"id","trust_domain","type","issuer","claims"} of a validated subject
+ * for the policy input (new, NULL: no memory).
+ */
 static json_t *
 subject_json(const struct subject *s)
 {

@@ -291,40 +291,6 @@ check_extra(struct mctx *x, enum verify_check c)
 	return json_incref(*e);
 }
 
-/*
- * 200 {"verified":true,"claims":CLAIMS} and a newline, as http_json would
- * send it, with the claims dumped straight into the body (no wrapper
- * object, no heap buffer when they fit on the stack).
- */
-static int
-verified(struct http_req *req, const json_t *claims)
-{
-	static const char head[] = "{\"verified\":true,\"claims\":";
-	char stack[4096], *b = stack;
-	size_t hl = sizeof(head) - 1, n, cap = sizeof(stack);
-	int rc;
-
-	n = json_dumpb(claims, b + hl, cap - hl - 2, JSON_COMPACT);
-	if (n != 0 && n > cap - hl - 2) {
-		cap = hl + n + 2;
-		if ((b = malloc(cap)) == NULL)
-			return http_json(req, 200, NULL);
-		n = json_dumpb(claims, b + hl, cap - hl - 2, JSON_COMPACT);
-	}
-	if (n == 0 || n > cap - hl - 2) {
-		rc = http_json(req, 200, NULL);
-		goto out;
-	}
-	memcpy(b, head, hl);
-	b[hl + n] = '}';
-	b[hl + n + 1] = '\n';
-	rc = http_raw(req, 200, "application/json", b, hl + n + 2);
-out:
-	if (b != stack)
-		free(b);
-	return rc;
-}
-
 static int
 verify(struct http_req *req, void *arg)
 {
@@ -383,7 +349,8 @@ verify(struct http_req *req, void *arg)
 	    (rc == SF_EDENIED ? "deny" : "error"), res.why, extra);
 	switch (rc) {
 	case SF_OK:
-		rc = verified(req, res.claims);
+		rc = http_json(req, 200, json_pack("{s:b, s:O}", "verified", 1,
+		    "claims", res.claims));
 		break;
 	case SF_EDENIED:
 		rc = http_error(req, 403, "verification_failed", "%s",

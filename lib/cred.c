@@ -1095,11 +1095,9 @@ dev_json(struct vctx *v, const char *part, const char *s, size_t n,
  * -> wimse://dev.local/ns/<namespace>/sa/<serviceaccount>, namespace and
  * serviceaccount from the "kubernetes.io" claim, else the flat claims,
  * else "default" and sub ("dev-workload" without one); a serviceaccount
- * that starts with wimse:// is the identifier itself.
- */
-/*
- * jws is the token as jws_parse read it, or NULL when it did not parse:
- * its header and claims are used as they are rather than decoded again.
+ * that starts with wimse:// is the identifier itself.  jws is the token
+ * as jws_parse read it, or NULL when it did not parse: its header and
+ * claims are used as they are rather than decoded again.
  */
 static int
 validate_stub(struct vctx *v, const char *tok, size_t len,

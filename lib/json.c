@@ -1,5 +1,6 @@
 /*
- * json.c - strict JSON input (RFC 8259) over jansson.
+ * json.c - strict JSON input (RFC 8259) over jansson, with a fast path
+ * for plain documents, and compact output.
  *
  * Strict means: exactly one value and nothing after it but whitespace,
  * valid UTF-8 (RFC 8259 §8.1), no NUL in strings, no duplicate member
@@ -47,7 +48,8 @@ json_depth_ok(const json_t *v, int depth)
  * in a string, a fraction or exponent, a duplicate member, nesting past
  * JSON_MAX_DEPTH, any syntax error) it declines, and jansson parses the
  * document from the start, so errors and their messages stay jansson's.
- * jansson's lexer costs about 60 instructions a byte; this about 5.
+ * A 402-byte exchange request costs about 8,000 instructions here and
+ * 59,000 in jansson (callgrind).
  */
 struct fp {
 	const char	*p, *end;

@@ -181,6 +181,29 @@ io_read(struct http_req *req, char *buf, size_t len)
 	return (int)n;
 }
 
+#define HTTP_DRAIN_MAX	(64 * 1024)
+
+void
+http_fcgi_finish(struct FCGX_Request *r)
+{
+	char scratch[4096];
+	size_t drained = 0;
+	int n;
+
+	if (r == NULL)
+		return;
+	/* FastCGI §5.3: an empty FCGI_STDIN record ends the input. */
+	if (r->in != NULL && !r->keepConnection) {
+		while (FCGX_HasSeenEOF(r->in) != EOF &&
+		    drained < HTTP_DRAIN_MAX &&
+		    (n = FCGX_GetStr(scratch, (int)sizeof(scratch), r->in)) > 0)
+			drained += (size_t)n;
+		if (FCGX_HasSeenEOF(r->in) == EOF)
+			(void)FCGX_Detach(r);
+	}
+	FCGX_Finish_r(r);
+}
+
 const char *
 http_env(const struct http_req *req, const char *name)
 {
@@ -878,7 +901,7 @@ http_serve(const struct http_server *srv)
 		req.envp = fr.envp;
 		handle(srv, &req);
 		req_reset(&req);
-		FCGX_Finish_r(&fr);
+		http_fcgi_finish(&fr);
 	}
 	FCGX_Free(&fr, 1);
 	return SF_OK;

@@ -4,6 +4,8 @@
  * that reads the request body, takes subject_token from it, verifies it
  * with one key (unless --no-verify, the dev-stub mix) and signs one
  * token with the unit's active key: the unavoidable work of an exchange.
+ * It ends each request with http_fcgi_finish, as the programs do, so that
+ * both close their connections alike.
  *
  * usage: exchange-floor --keys DIR [--jwks FILE | --no-verify]
  *        (fd 0 is the listening socket, as under spawn-fcgi)
@@ -91,7 +93,7 @@ main(int argc, char *argv[])
 			    "{\"error\":\"invalid_request\"}\n");
 		jws_free(jws);
 		json_decref(doc);
-		FCGX_Finish_r(&r);
+		http_fcgi_finish(&r);	/* as the programs close */
 	}
 	jwks_free(set);
 	keyring_free(kr);

@@ -3,7 +3,8 @@
  * FastCGI responder (libfcgi directly, no routing, no registry, no
  * revocations, no policy, no audit) that reads the JSON body, verifies its
  * "token" against the unit's JWKS and answers the claims: the unavoidable
- * work of a verify.
+ * work of a verify.  It ends each request with http_fcgi_finish, as the
+ * programs do, so that both close their connections alike.
  *
  * usage: mcp-floor --jwks FILE   (fd 0 is the listening socket, as under
  *        spawn-fcgi)
@@ -66,7 +67,7 @@ main(int argc, char *argv[])
 			    "{\"error\":\"verification_failed\"}\n");
 		jws_free(jws);
 		json_decref(doc);
-		FCGX_Finish_r(&r);
+		http_fcgi_finish(&r);	/* as the programs close */
 	}
 	jwks_free(set);
 	return 0;

@@ -1,9 +1,20 @@
 /*
  * test_http.c - path_canon, form_parse, json_parse_strict and
- * validate_fields: the request-layer parsers.
+ * validate_fields: the request-layer parsers; http_fcgi_finish against a
+ * FastCGI client written here.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
 
 #include "starfly.h"
 #include "t.h"
@@ -227,6 +238,110 @@ validate_table(void)
 	T(validate_refused("[1]", "JSON object"));
 }
 
+/* One FastCGI record (FastCGI §3.3) of type t, request id 1. */
+static int
+fcgi_record(int fd, int t, const void *body, size_t len)
+{
+	unsigned char h[8] = { 1, (unsigned char)t, 0, 1,
+	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	return write(fd, h, 8) == 8 && (len == 0 ||
+	    write(fd, body, len) == (ssize_t)len) ? 0 : -1;
+}
+
+/*
+ * A responder child serving one request with http_fcgi_finish, then
+ * writing a byte to done; the client sends body_len bytes of input and
+ * reads the response to its end, keeping its socket open.  Returns
+ * whether the child had finished while the client still held the
+ * connection (waiting at most wait_ms).
+ */
+static int
+finished_before_close(size_t body_len, int wait_ms, int *ok)
+{
+	struct sockaddr_un sa;
+	struct pollfd pfd;
+	unsigned char begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };	/* responder */
+	char buf[65535], dir[] = "/tmp/test-http.XXXXXX";
+	int lfd = -1, cfd = -1, done[2] = { -1, -1 }, r = -1, st;
+	size_t sent, n;
+	ssize_t got;
+	pid_t pid = -1;
+
+	*ok = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (mkdtemp(dir) == NULL || pipe(done) == -1)
+		goto out;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    listen(lfd, 4) == -1 || (pid = fork()) == -1)
+		goto out;
+	if (pid == 0) {
+		FCGX_Request fr;
+
+		if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, lfd, 0) != 0 ||
+		    FCGX_Accept_r(&fr) < 0)
+			_exit(1);
+		FCGX_FPrintF(fr.out, "Status: 200 OK\r\n\r\nok");
+		http_fcgi_finish(&fr);
+		_exit(write(done[1], "x", 1) == 1 ? 0 : 1);
+	}
+	if ((cfd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    fcgi_record(cfd, 1, begin, sizeof(begin)) == -1 ||
+	    fcgi_record(cfd, 4, NULL, 0) == -1)
+		goto out;
+	memset(buf, 'a', sizeof(buf));
+	for (sent = 0; sent < body_len; sent += n) {
+		n = body_len - sent < 60000 ? body_len - sent : 60000;
+		if (fcgi_record(cfd, 5, buf, n) == -1)
+			goto out;
+	}
+	if (fcgi_record(cfd, 5, NULL, 0) == -1)
+		goto out;
+	while ((got = read(cfd, buf, sizeof(buf))) > 0)
+		;
+	pfd.fd = done[0];
+	pfd.events = POLLIN;
+	r = poll(&pfd, 1, wait_ms) == 1;
+	*ok = 1;
+out:
+	if (cfd != -1)
+		close(cfd);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	if (lfd != -1)
+		close(lfd);
+	if (done[0] != -1) {
+		close(done[0]);
+		close(done[1]);
+	}
+	if (sa.sun_path[0] != '\0')
+		unlink(sa.sun_path);
+	rmdir(dir);
+	return r;
+}
+
+static void
+fcgi_finish_closes(void)
+{
+	int ok;
+
+	/* Input read to its end: closed at once, the client's end open. */
+	T(finished_before_close(16, 1500, &ok) == 1);
+	T(ok);
+	T(finished_before_close(60000, 1500, &ok) == 1);
+	T(ok);
+	/* More unread input than the drain takes: libfcgi's lingering
+	 * close, which waits for the client to close first. */
+	T(finished_before_close(200000, 300, &ok) == 0);
+	T(ok);
+}
+
 int
 main(void)
 {
@@ -238,5 +353,6 @@ main(void)
 	RUN(form_rejects);
 	RUN(json_strict);
 	RUN(validate_table);
+	RUN(fcgi_finish_closes);
 	return T_DONE();
 }

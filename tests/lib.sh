@@ -101,6 +101,13 @@ header() {
 	    tolower(substr($0,1,length(n)+1))==tolower(n)":" {sub(/^[^:]*: */,""); print; exit}'
 }
 
+# lat_us LATENCY: wrk's latency ("512.00us", "1.34ms", "2.01s") in
+# microseconds, so that medians sort across units.
+lat_us() {
+	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /ms$/) n *= 1000;
+	    else if (v ~ /[0-9]s$/) n *= 1000000; printf "%.0f", n }'
+}
+
 # jtrue JSON FILTER [jq args...]: true when JSON is non-empty and FILTER
 # evaluates to exactly true (jq -e alone passes on empty input).
 jtrue() {

@@ -58,7 +58,7 @@ run_mix() {
 	    "$(_p "$work/unloaded.txt" 50%)" "$(_p "$work/unloaded.txt" 90%)" \
 	    "$(_p "$work/unloaded.txt" 99%)" "$(_p "$work/loaded.txt" 99%)" \
 	    "$_cpu" "${_bad:-0}"
-	echo "$_tag $_rps $_cpu $(_p "$work/unloaded.txt" 99%)" >> "$work/rounds"
+	echo "$_tag $_rps $_cpu $(lat_us "$(_p "$work/unloaded.txt" 99%)")us" >> "$work/rounds"
 }
 header() {
 	printf '%-22s %10s %9s %9s %9s %9s %10s %6s\n' mix req/s p50/1c p90/1c \

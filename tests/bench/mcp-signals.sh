@@ -142,10 +142,10 @@ verify_vs_floor() {
 	table_header
 	for _r in $(seq "${BENCH_ROUNDS:-3}"); do
 		run_mix "verify allowed ($_r)" /v1/mcp/verify "$work/allow.json" $(prog_pids mcp)
-		echo "v $LAST_RPS $LAST_P99" >> "$work/rounds"
+		echo "v $LAST_RPS $(lat_us "$LAST_P99")us" >> "$work/rounds"
 		run_mix "floor, signature only ($_r)" /bench/mcp-floor "$work/allow.json" $floor_pids \
 		    $(pgrep -f "lighttpd -D -f $UNIT_VAR/")
-		echo "f $LAST_RPS $LAST_P99" >> "$work/rounds"
+		echo "f $LAST_RPS $(lat_us "$LAST_P99")us" >> "$work/rounds"
 	done
 	_med() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/rounds" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 	echo "$1: median verify $(_med v 2) req/s, floor $(_med f 2) req/s," \

@@ -301,18 +301,51 @@ http_query_param(const struct http_req *req, const char *name, char **out)
 	return SF_OK;
 }
 
+/* Append n bytes of s to buf (size cap) at *pos; false when they do not fit. */
+static bool
+put(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
+{
+	if (n > cap - *pos)
+		return false;
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	return true;
+}
+
+static bool
+put_str(char *buf, size_t cap, size_t *pos, const char *s)
+{
+	return put(buf, cap, pos, s, strlen(s));
+}
+
+/* v in decimal. */
+static bool
+put_num(char *buf, size_t cap, size_t *pos, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return put(buf, cap, pos, d + i, sizeof(d) - i);
+}
+
 int
 http_add_header(struct http_req *req, const char *name, const char *value)
 {
-	int n;
+	size_t n = req->hdrs_len;
 
 	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
 		return SF_EINVAL;
-	n = snprintf(req->hdrs + req->hdrs_len,
-	    sizeof(req->hdrs) - req->hdrs_len, "%s: %s\r\n", name, value);
-	if (n < 0 || (size_t)n >= sizeof(req->hdrs) - req->hdrs_len)
+	/* Room kept for the NUL that snprintf used to write. */
+	if (!put_str(req->hdrs, sizeof(req->hdrs) - 1, &n, name) ||
+	    !put(req->hdrs, sizeof(req->hdrs) - 1, &n, ": ", 2) ||
+	    !put_str(req->hdrs, sizeof(req->hdrs) - 1, &n, value) ||
+	    !put(req->hdrs, sizeof(req->hdrs) - 1, &n, "\r\n", 2))
 		return SF_ETOOBIG;
-	req->hdrs_len += (size_t)n;
+	req->hdrs_len = n;
 	return SF_OK;
 }
 
@@ -322,24 +355,29 @@ send_head(struct http_req *req, int status, const char *ctype, size_t len,
     bool with_length)
 {
 	char head[HTTP_MAX_HEADERS + 512];
-	int n;
+	size_t n = 0, cap = sizeof(head);
+	bool ok;
 
 	req->status = status;
-	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
-	    "X-Request-ID: %s\r\n"
-	    "%s%s%s"
-	    "%.*s",
-	    status, http_reason(status), req->request_id,
-	    ctype ? "Content-Type: " : "", ctype ? ctype : "",
-	    ctype ? "\r\n" : "",
-	    (int)req->hdrs_len, req->hdrs);
-	if (n < 0 || (size_t)n >= sizeof(head))
+	ok = put(head, cap, &n, "Status: ", 8) &&
+	    put_num(head, cap, &n, (uint64_t)(status > 0 ? status : 0)) &&
+	    put(head, cap, &n, " ", 1) &&
+	    put_str(head, cap, &n, http_reason(status)) &&
+	    put(head, cap, &n, "\r\nX-Request-ID: ", 16) &&
+	    put_str(head, cap, &n, req->request_id) &&
+	    put(head, cap, &n, "\r\n", 2);
+	if (ok && ctype != NULL)
+		ok = put(head, cap, &n, "Content-Type: ", 14) &&
+		    put_str(head, cap, &n, ctype) &&
+		    put(head, cap, &n, "\r\n", 2);
+	ok = ok && put(head, cap, &n, req->hdrs, req->hdrs_len);
+	if (ok && with_length)
+		ok = put(head, cap, &n, "Content-Length: ", 16) &&
+		    put_num(head, cap, &n, len) &&
+		    put(head, cap, &n, "\r\n", 2);
+	if (!ok || !put(head, cap, &n, "\r\n", 2))
 		return SF_ETOOBIG;
-	if (with_length)
-		n += snprintf(head + n, sizeof(head) - (size_t)n,
-		    "Content-Length: %zu\r\n", len);
-	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
-	return io_write(req, head, (size_t)n);
+	return io_write(req, head, n);
 }
 
 int

@@ -101,9 +101,10 @@ setup_unit() {
 	jq -n --arg t "$tok" '{token: $t, tool_id: "code-search"}' > "$work/allow.json"
 	jq -n --arg t "$tok" '{token: $t, tool_id: "sql-admin"}' > "$work/deny.json"
 	curl -s "$UNIT_URL/v1/identity/jwks" > "$work/jwks.json"
-	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$UNIT_URL/v1/mcp/verify" \
-	    -H 'Content-Type: application/json' --data-binary @"$work/allow.json")" = 200 ] ||
-	    { echo "setup: verify does not answer 200"; exit 1; }
+	_c=$(curl -s -o "$work/setup.out" -w '%{http_code}' -X POST "$UNIT_URL/v1/mcp/verify" \
+	    -H 'Content-Type: application/json' --data-binary @"$work/allow.json")
+	[ "$_c" = 200 ] || { echo "setup: verify answers $_c: $(head -c 300 "$work/setup.out")" \
+	    "(token: $(printf '%s' "$tok" | head -c 40))"; exit 1; }
 }
 start_floor() {
 	spawn-fcgi -s "$1/run/mcp-floor.sock" -F "$workers" -P "$work/floor.pid" -- \

@@ -7,7 +7,7 @@
 #
 # For each: loaded req/s (wrk -t2 -c16), unloaded p50/p90/p99 (one
 # connection), CPU per request (utime+stime of lighttpd and the workers),
-# in BENCH_ROUNDS (default 3) interleaved rounds of exchange and floor,
+# in BENCH_ROUNDS (default 5) interleaved rounds of exchange and floor,
 # and exchange/floor of the medians.  Then USS and RSS of the exchange
 # workers.
 # BENCH_SECONDS (default 10) per loaded run; BENCH_MILLION=1 adds a run of
@@ -82,11 +82,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 med() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/rounds" | sort -g |
     awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # versus MIX PATH FLOOR_PATH BODY "PIDS" "FLOOR_PIDS": BENCH_ROUNDS
-# (default 3) rounds of exchange then floor, interleaved so that a busy
+# (default 5) rounds of exchange then floor, interleaved so that a busy
 # machine weighs on both alike; the ratio is of the medians.
 versus() {
 	: > "$work/rounds"
-	for _r in $(seq "${BENCH_ROUNDS:-3}"); do
+	for _r in $(seq "${BENCH_ROUNDS:-5}"); do
 		run_mix x "$1 ($_r)" "$2" "$4" $5
 		run_mix f "floor $1 ($_r)" "$3" "$4" $6
 	done
@@ -119,7 +119,7 @@ jq -n --arg t "$stub" '{grant_type: "urn:ietf:params:oauth:grant-type:token-exch
     subject_token: $t, subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
     audience: "https://api.example.com", scope: "read"}' > "$work/dev.json"
 
-echo "exchange.fcgi x$workers and floor x$workers behind one lighttpd; wrk loaded -t2 -c16 -d${secs}s, unloaded -c1 -d5s; ${BENCH_ROUNDS:-3} interleaved rounds; latencies in wrk's units"
+echo "exchange.fcgi x$workers and floor x$workers behind one lighttpd; wrk loaded -t2 -c16 -d${secs}s, unloaded -c1 -d5s; ${BENCH_ROUNDS:-5} interleaved rounds; latencies in wrk's units"
 header
 : > "$work/ratios"
 # Phase 1: the dev unit (stub credentials, permissive policy).

@@ -109,7 +109,8 @@ init_once(void)
  * seq and time (filled in under the lock, ending where the body
  * starts), then the body, prev and hash.  Not NUL-terminated.
  */
-#define AUDIT_HEAD_MAX	(sizeof("{\"seq\":,\"time\":\"\"") - 1 + 20 + 31)
+#define AUDIT_HEAD_MAX	\
+    (sizeof("{\"seq\":,\"time\":\"\"") - 1 + SF_U64_DEC_MAX + 31)
 #define AUDIT_STACK_BUF	4096
 
 struct sbuf {
@@ -952,17 +953,6 @@ put_before(char **pp, const char *s, size_t n)
 	memcpy(*pp, s, n);
 }
 
-/* v in decimal, ending just before end; its first byte. */
-static char *
-put_dec(char *end, uint64_t v)
-{
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return end;
-}
-
 /* The record's members after seq and time, before prev. */
 static int
 format_body(struct audit *a, const char *request_id, const char *type,
@@ -970,13 +960,13 @@ format_body(struct audit *a, const char *request_id, const char *type,
     const char *decision, const char *reason, const json_t *extra,
     struct sbuf *b)
 {
-	char pid[24], *p;
+	char pid[SF_U64_DEC_MAX], *p;
 	size_t start;
 
 	sb_member(b, "request_id", request_id);
 	sb_member(b, "program", a->prog);
 	sb_lit(b, ",\"pid\":");
-	p = put_dec(pid + sizeof(pid), (uint64_t)sf_getpid());
+	p = sf_u64_dec(pid + sizeof(pid), (uint64_t)sf_getpid());
 	sb_add(b, p, (size_t)(pid + sizeof(pid) - p));
 	sb_member(b, "type", type ? type : "other");
 	sb_member(b, "action", action);
@@ -1015,7 +1005,7 @@ format_head(struct audit *a, uint64_t seq, char *end)
 	put_before(&h, "\"", 1);
 	put_before(&h, ts, rfc3339_ms(a, ts));
 	put_before(&h, ",\"time\":\"", sizeof(",\"time\":\"") - 1);
-	h = put_dec(h, seq);
+	h = sf_u64_dec(h, seq);
 	put_before(&h, "{\"seq\":", sizeof("{\"seq\":") - 1);
 	return h;
 }

@@ -322,14 +322,9 @@ put_str(char *buf, size_t cap, size_t *pos, const char *s)
 static bool
 put_num(char *buf, size_t cap, size_t *pos, uint64_t v)
 {
-	char d[24];
-	size_t i = sizeof(d);
+	char d[SF_U64_DEC_MAX], *p = sf_u64_dec(d + sizeof(d), v);
 
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return put(buf, cap, pos, d + i, sizeof(d) - i);
+	return put(buf, cap, pos, p, (size_t)(d + sizeof(d) - p));
 }
 
 int

@@ -105,6 +105,13 @@ int		 sf_random(void *buf, size_t n);
 /* This process's pid, cached and kept right across fork(3). */
 pid_t		 sf_getpid(void);
 
+/*
+ * v in decimal, written so that it ends just before end (at most
+ * SF_U64_DEC_MAX bytes, no NUL); returns its first byte.
+ */
+#define SF_U64_DEC_MAX	20
+char		*sf_u64_dec(char *end, uint64_t v);
+
 /* Lowercase hyphenated UUIDv4 into out[37]. */
 int		 sf_uuid4(char out[37]);
 

@@ -203,6 +203,16 @@ sf_random(void *buf, size_t n)
 	return SF_OK;
 }
 
+char *
+sf_u64_dec(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
 /*
  * Per-process state kept across fork(3) by one atfork handler: the pid
  * (getpid(2) is a system call on every use since glibc 2.25) and the

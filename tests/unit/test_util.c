@@ -1,4 +1,7 @@
-/* test_util.c - small helpers of lib/util.c: the pid, UUIDv4 identifiers. */
+/*
+ * test_util.c - small helpers of lib/util.c: the pid, UUIDv4 identifiers,
+ * decimal digits.
+ */
 #include <sys/wait.h>
 
 #include <string.h>
@@ -96,6 +99,30 @@ test_getpid_fork(void)
 	T(sf_getpid() == parent);
 }
 
+/* sf_u64_dec(v) as the text want, written before the end of a buffer. */
+static int
+dec_is(uint64_t v, const char *want)
+{
+	char buf[SF_U64_DEC_MAX + 2], *p;
+
+	memset(buf, '#', sizeof(buf));
+	p = sf_u64_dec(buf + SF_U64_DEC_MAX + 1, v);
+	return p >= buf + 1 && buf[0] == '#' &&
+	    (size_t)(buf + SF_U64_DEC_MAX + 1 - p) == strlen(want) &&
+	    memcmp(p, want, strlen(want)) == 0 &&
+	    buf[SF_U64_DEC_MAX + 1] == '#';
+}
+
+static void
+test_u64_dec(void)
+{
+	T(dec_is(0, "0"));
+	T(dec_is(7, "7"));
+	T(dec_is(10, "10"));
+	T(dec_is(1796657554, "1796657554"));
+	T(dec_is(UINT64_MAX, "18446744073709551615"));
+}
+
 int
 main(void)
 {
@@ -103,5 +130,6 @@ main(void)
 	RUN(test_getpid_fork);
 	RUN(test_uuid4_shape_and_distinct);
 	RUN(test_uuid4_fork);
+	RUN(test_u64_dec);
 	return T_DONE();
 }
